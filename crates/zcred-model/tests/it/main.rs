@@ -1,1 +1,3 @@
 //! Integration tests for zcred-model.
+
+mod zetrix_credentials;

@@ -1,0 +1,192 @@
+//! Credential templates (api.md §3) and the subject key of a template name (api.md §2.7).
+
+use serde::{Deserialize, Serialize};
+
+use crate::did::Did;
+
+/// Why a template or a template name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TemplateError {
+    /// The camelCase of the template name is empty or `id`.
+    #[error("templateName '{0}' gives no usable subject key (it must contain a letter or digit, and must not be 'id')")]
+    SubjectKey(String),
+    /// An attribute key is not `^[A-Za-z][A-Za-z0-9_]{{0,63}}$`, is `id`, or is repeated.
+    #[error("attribute key '{0}' is invalid: {1}")]
+    AttributeKey(String, &'static str),
+    /// A field is out of its allowed range.
+    #[error("{0}")]
+    Field(&'static str),
+}
+
+/// camelCase(templateName) (api.md §2.7): split on runs of characters other than ASCII letters
+/// and digits; a word with no lowercase letter is lowercased whole; the first word starts
+/// lowercase, later words uppercase; join.
+pub fn subject_key(template_name: &str) -> Result<String, TemplateError> {
+    let mut out = String::with_capacity(template_name.len());
+    let words = template_name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty());
+    for (i, word) in words.enumerate() {
+        let word = if word.bytes().any(|b| b.is_ascii_lowercase()) {
+            word.to_owned()
+        } else {
+            word.to_ascii_lowercase()
+        };
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            if i == 0 {
+                out.push(first.to_ascii_lowercase());
+            } else {
+                out.push(first.to_ascii_uppercase());
+            }
+            out.push_str(chars.as_str());
+        }
+    }
+    if out.is_empty() || out == "id" {
+        return Err(TemplateError::SubjectKey(template_name.to_owned()));
+    }
+    Ok(out)
+}
+
+/// What kind of value an attribute holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Format {
+    /// Any string.
+    String,
+    /// `^-?[0-9]+(\.[0-9]+)?$`.
+    Number,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// A `data:image/…;base64,` URI.
+    Image,
+}
+
+/// Who supplies an attribute's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Supplier {
+    /// The holder, at apply.
+    User,
+    /// The issuer, at create (a value from its records).
+    Fixed,
+    /// The issuer, at create (a value its application computes).
+    Application,
+}
+
+/// One attribute of a template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attribute {
+    /// Display label.
+    pub attribute: String,
+    /// Field name inside the credential.
+    pub key: String,
+    /// Value format.
+    pub format: Format,
+    /// Whether a value is required by the end of Create VC.
+    pub mandatory: bool,
+    /// Who supplies the value.
+    #[serde(rename = "type")]
+    pub supplier: Supplier,
+}
+
+/// A credential template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Template {
+    /// Human-readable name; a VC `type` entry.
+    pub template_name: String,
+    /// The issuer's DID.
+    pub issuer_zid: Did,
+    /// Attribute definitions, in order.
+    pub credential_format: Vec<Attribute>,
+    /// Template version.
+    pub version: String,
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+}
+
+impl Template {
+    /// Checks the rules of api.md §3 and §7.1 and returns the subject key.
+    pub fn validate(&self) -> Result<String, TemplateError> {
+        let name_len = self.template_name.chars().count();
+        if !(1..=128).contains(&name_len) {
+            return Err(TemplateError::Field("templateName must have 1 to 128 characters"));
+        }
+        if !(1..=32).contains(&self.version.chars().count()) {
+            return Err(TemplateError::Field("version must have 1 to 32 characters"));
+        }
+        if !(1..=100).contains(&self.credential_format.len()) {
+            return Err(TemplateError::Field("credentialFormat must have 1 to 100 attributes"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for a in &self.credential_format {
+            if !(1..=128).contains(&a.attribute.chars().count()) {
+                return Err(TemplateError::Field("attribute labels must have 1 to 128 characters"));
+            }
+            check_attribute_key(&a.key)?;
+            if !seen.insert(a.key.as_str()) {
+                return Err(TemplateError::AttributeKey(a.key.clone(), "it appears twice"));
+            }
+        }
+        subject_key(&self.template_name)
+    }
+}
+
+fn check_attribute_key(key: &str) -> Result<(), TemplateError> {
+    let bytes = key.as_bytes();
+    let well_formed = !bytes.is_empty()
+        && bytes.len() <= 64
+        && bytes[0].is_ascii_alphabetic()
+        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    if !well_formed {
+        return Err(TemplateError::AttributeKey(
+            key.to_owned(),
+            "it must match ^[A-Za-z][A-Za-z0-9_]{0,63}$",
+        ));
+    }
+    if key == "id" {
+        return Err(TemplateError::AttributeKey(key.to_owned(), "'id' is reserved"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn camel_case_table_of_the_spec() {
+        assert_eq!(subject_key("DrivingLicense").unwrap(), "drivingLicense");
+        assert_eq!(subject_key("DegreeCertificate").unwrap(), "degreeCertificate");
+        assert_eq!(subject_key("PASSPORT MALAYSIA").unwrap(), "passportMalaysia");
+        assert_eq!(subject_key("driving license").unwrap(), "drivingLicense");
+        assert_eq!(subject_key("--a__b--").unwrap(), "aB");
+        assert!(subject_key("  ").is_err());
+        assert!(subject_key("ID").is_err());
+    }
+
+    #[test]
+    fn template_rules() {
+        let t: Template = serde_json::from_value(serde_json::json!({
+            "templateName": "DrivingLicense",
+            "issuerZid": format!("did:zid:{}", "0d".repeat(32)),
+            "credentialFormat": [
+                {"attribute": "Name", "format": "STRING", "key": "name", "mandatory": true, "type": "USER"},
+                {"attribute": "Id no.", "format": "STRING", "key": "idNo", "mandatory": true, "type": "FIXED"}
+            ],
+            "version": "1.0.0"
+        }))
+        .unwrap();
+        assert_eq!(t.validate().unwrap(), "drivingLicense");
+        let mut dup = t.clone();
+        dup.credential_format[1].key = "name".into();
+        assert!(matches!(dup.validate(), Err(TemplateError::AttributeKey(_, "it appears twice"))));
+        let mut bad = t;
+        bad.credential_format[0].key = "1x".into();
+        assert!(bad.validate().is_err());
+    }
+}

@@ -1,0 +1,106 @@
+//! Credentials issued by Zetrix's own service verify offline, and a changed attribute value fails
+//! both proofs. The credentials and their issuer keys are published vectors; their sources are in
+//! `crates/zcred-crypto/tests/vectors/zetrix/SOURCES.md` (Zetrix VC API reference, and the
+//! `Zetrix-Chain/zetrix-vc-flutter` tests).
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use zcred_crypto::bbs;
+use zcred_crypto::zetrix::VerifyingKey;
+use zcred_model::verify::{verify_credential, IssuerKeys};
+use zcred_model::Credential;
+
+fn vectors() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../zcred-crypto/tests/vectors/zetrix")
+}
+
+fn read(name: &str) -> String {
+    std::fs::read_to_string(vectors().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+struct Case {
+    vc: String,
+    ed25519: VerifyingKey,
+    bbs: bbs::PublicKey,
+    messages: Vec<String>,
+}
+
+fn case(name: &str) -> Case {
+    let keys: Value = serde_json::from_str(&read("keys.json")).unwrap();
+    let k = &keys[name];
+    Case {
+        vc: read(name),
+        ed25519: VerifyingKey::from_zetrix(k["issuerEd25519PublicKey"].as_str().unwrap()).unwrap(),
+        bbs: bbs::PublicKey::from_multibase(k["issuerBbsPublicKey"].as_str().unwrap()).unwrap(),
+        messages: serde_json::from_value(k["bbsMessages"].clone()).unwrap(),
+    }
+}
+
+fn at(text: &str) -> time::OffsetDateTime {
+    zcred_model::time::parse(text).unwrap()
+}
+
+const ISSUED: [&str; 2] = ["apiref_submit_vc.json", "flutter_vp_test_passport_vc.json"];
+
+#[test]
+fn zetrix_issued_credentials_verify() {
+    for name in ISSUED {
+        let c = case(name);
+        let vc = Credential::from_json(&c.vc).unwrap();
+        assert_eq!(vc.bbs_messages().unwrap(), c.messages, "{name}: message list");
+        let inside = vc.valid_from() + time::Duration::days(1);
+        let report = verify_credential(&vc, IssuerKeys { ed25519: &c.ed25519, bbs: &c.bbs }, inside);
+        assert!(report.verified, "{name}: {report:#?}");
+        assert!(report.check("Ed25519Signature2020").unwrap().detail.contains("hex form"));
+    }
+}
+
+#[test]
+fn one_changed_attribute_fails_both_proofs() {
+    let c = case("apiref_submit_vc.json");
+    let changed = c.vc.replace("\"Ali bin Abu\"", "\"Ali bin Abd\"");
+    assert_ne!(changed, c.vc);
+    let vc = Credential::from_json(&changed).unwrap();
+    let report = verify_credential(&vc, IssuerKeys { ed25519: &c.ed25519, bbs: &c.bbs }, at("2025-06-01"));
+    assert!(!report.verified);
+    assert!(!report.check("Ed25519Signature2020").unwrap().ok, "{report:#?}");
+    assert!(!report.check("BbsBlsSignature2020").unwrap().ok, "{report:#?}");
+    assert!(report.check("validFrom").unwrap().ok);
+    assert!(report.check("validUntil").unwrap().ok);
+}
+
+#[test]
+fn reordered_subject_members_fail_the_bbs_proof_only() {
+    // The JWS payload is canonical (order-free); the BBS+ messages follow member order.
+    let c = case("apiref_submit_vc.json");
+    let swapped = c.vc.replace(
+        "\"class\": \"B2\",\n            \"age\": \"21\"",
+        "\"age\": \"21\",\n            \"class\": \"B2\"",
+    );
+    assert_ne!(swapped, c.vc);
+    let vc = Credential::from_json(&swapped).unwrap();
+    let report = verify_credential(&vc, IssuerKeys { ed25519: &c.ed25519, bbs: &c.bbs }, at("2025-06-01"));
+    assert!(report.check("Ed25519Signature2020").unwrap().ok, "{report:#?}");
+    assert!(!report.check("BbsBlsSignature2020").unwrap().ok, "{report:#?}");
+}
+
+#[test]
+fn dates_and_keys_are_checked() {
+    let c = case("apiref_submit_vc.json");
+    let vc = Credential::from_json(&c.vc).unwrap();
+    let keys = IssuerKeys { ed25519: &c.ed25519, bbs: &c.bbs };
+    let before = verify_credential(&vc, keys, at("2024-12-31T23:00:00Z"));
+    assert!(!before.check("validFrom").unwrap().ok);
+    let within_skew = verify_credential(&vc, keys, at("2024-12-31T23:57:00Z"));
+    assert!(within_skew.check("validFrom").unwrap().ok);
+    let after = verify_credential(&vc, keys, at("2026-01-02"));
+    assert!(!after.check("validUntil").unwrap().ok);
+    assert!(!after.verified);
+
+    let other = case("flutter_vp_test_passport_vc.json");
+    let wrong = verify_credential(&vc, IssuerKeys { ed25519: &other.ed25519, bbs: &other.bbs }, at("2025-06-01"));
+    assert!(!wrong.check("issuer").unwrap().ok);
+    assert!(!wrong.check("Ed25519Signature2020").unwrap().ok);
+    assert!(!wrong.check("BbsBlsSignature2020").unwrap().ok);
+}
