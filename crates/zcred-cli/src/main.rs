@@ -1,1 +1,352 @@
-fn main() {}
+//! `zcred`: the zcred server and the key, signing and verification tools around it.
+//!
+//! Every command prints JSON on stdout. Bad input exits non-zero with a one-line error on stderr
+//! (`zcred: <what is wrong>`); a verification that ran and failed prints its report and exits 1.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::{json, Value};
+use zcred_crypto::bbs;
+use zcred_crypto::multibase;
+use zcred_crypto::zetrix::{SigningKey, VerifyingKey};
+use zcred_crypto::OsRng;
+use zcred_model::verify::{verify_credential, IssuerKeys};
+use zcred_model::Credential;
+
+#[derive(Parser)]
+#[command(
+    name = "zcred",
+    version,
+    about = "Self-hosted verifiable credentials: Zetrix VC API, BBS+, KERI event logs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the credential service (in this version: print the configuration and exit).
+    Serve(ServeArgs),
+    /// Zetrix Ed25519 keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Sign hex-encoded bytes with a Zetrix private key (Ed25519, no prehash).
+    Sign {
+        /// The private key (`priv…`).
+        #[arg(long)]
+        key: String,
+        /// The bytes to sign, as hex (e.g. a blob from the API).
+        hex: String,
+    },
+    /// BBS+ (BbsBlsSignature2020) keys, signatures and verification.
+    #[command(subcommand)]
+    Bbs(BbsCommand),
+    /// Verifiable credentials.
+    #[command(subcommand)]
+    Vc(VcCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "ZCRED_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Directory for the embedded database and keys.
+    #[arg(long, env = "ZCRED_DATA_DIR", default_value = "./zcred-data")]
+    data_dir: PathBuf,
+    /// PostgreSQL URL to use instead of the embedded database.
+    #[arg(long, env = "ZCRED_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Create a new random key: prints privateKey, publicKey, address and did.
+    New,
+    /// Show what can be derived from a private key (`priv…`) or a public key (`b001…`).
+    Show {
+        /// A `priv…` private key or a `b001…` public key.
+        key: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BbsCommand {
+    /// Create a BBS+ key pair, random or from a seed (MATTR's HKDF-SHA256 derivation).
+    New {
+        /// Seed text; its UTF-8 bytes are the input keying material.
+        #[arg(long, conflicts_with = "seed_hex")]
+        seed: Option<String>,
+        /// Seed bytes as hex.
+        #[arg(long)]
+        seed_hex: Option<String>,
+    },
+    /// Print the public key of a BBS+ secret key.
+    Public {
+        /// The secret key (`z…`, base58btc of 32 bytes).
+        #[arg(long)]
+        key: String,
+    },
+    /// Sign messages with a BBS+ secret key; prints {"signature"}.
+    Sign {
+        /// The secret key (`z…`).
+        #[arg(long)]
+        key: String,
+        /// Messages are standard base64 (as in the API's `bbsBlsBase64`) instead of UTF-8 text.
+        #[arg(long)]
+        base64: bool,
+        /// The messages, in order.
+        #[arg(required = true)]
+        messages: Vec<String>,
+    },
+    /// Verify a BBS+ signature; prints {"verified"} and exits 1 when it does not verify.
+    Verify {
+        /// The public key (`z…`, base58btc of 96 bytes).
+        #[arg(long)]
+        public_key: String,
+        /// The signature (`u…`, base64url of 112 bytes).
+        #[arg(long)]
+        signature: String,
+        /// Messages are standard base64 instead of UTF-8 text.
+        #[arg(long)]
+        base64: bool,
+        /// The messages, in order.
+        #[arg(required = true)]
+        messages: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum VcCommand {
+    /// Verify a credential offline: the issuer's Ed25519 JWS, the BBS+ signature over the
+    /// credentialSubject messages, and the validity dates. Exits 0 only when every check passes.
+    Verify {
+        /// The issuer's Ed25519 public key (`b001…`).
+        #[arg(long)]
+        issuer_key: String,
+        /// The issuer's BBS+ public key (`z…`).
+        #[arg(long)]
+        issuer_bbs_key: String,
+        /// Evaluate the validity dates at this RFC 3339 time (default: now).
+        #[arg(long)]
+        at: Option<String>,
+        /// The credential JSON file (`-` for standard input).
+        vc: PathBuf,
+    },
+}
+
+/// An error to report on one line; the process exits with `code`.
+struct Failure {
+    message: String,
+    code: u8,
+}
+
+fn bad(message: impl std::fmt::Display) -> Failure {
+    Failure {
+        message: message.to_string(),
+        code: 2,
+    }
+}
+
+/// The outcome of a command: JSON to print, and whether it is a success.
+struct Output {
+    json: Value,
+    ok: bool,
+}
+
+impl From<Value> for Output {
+    fn from(json: Value) -> Self {
+        Self { json, ok: true }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(out) => {
+            let mut stdout = std::io::stdout().lock();
+            let printed = serde_json::to_writer_pretty(&mut stdout, &out.json).is_ok()
+                && writeln!(stdout).is_ok();
+            if printed && out.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(f) => {
+            eprintln!("zcred: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn run(command: Command) -> Result<Output, Failure> {
+    match command {
+        Command::Serve(args) => serve(args),
+        Command::Key(KeyCommand::New) => {
+            let sk = SigningKey::generate(&mut OsRng);
+            Ok(key_json(Some(&sk), &sk.verifying_key()).into())
+        }
+        Command::Key(KeyCommand::Show { key }) => key_show(&key),
+        Command::Sign { key, hex } => sign(&key, &hex),
+        Command::Bbs(cmd) => bbs_command(cmd),
+        Command::Vc(VcCommand::Verify {
+            issuer_key,
+            issuer_bbs_key,
+            at,
+            vc,
+        }) => vc_verify(&issuer_key, &issuer_bbs_key, at.as_deref(), &vc),
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<Output, Failure> {
+    let storage = match &args.database_url {
+        Some(_) => "postgresql",
+        None => "sqlite (embedded)",
+    };
+    Ok(json!({
+        "status": "configuration only: the HTTP service is not part of this build yet",
+        "listen": args.listen,
+        "dataDir": args.data_dir,
+        "storage": storage,
+    })
+    .into())
+}
+
+/// `{privateKey?, publicKey, address, did}` in that order.
+fn key_json(private: Option<&SigningKey>, key: &VerifyingKey) -> Value {
+    let mut out = serde_json::Map::new();
+    if let Some(sk) = private {
+        out.insert(
+            "privateKey".into(),
+            Value::String(sk.to_zetrix().to_string()),
+        );
+    }
+    out.insert("publicKey".into(), Value::String(key.to_zetrix()));
+    out.insert("address".into(), Value::String(key.address().to_string()));
+    out.insert("did".into(), Value::String(key.did()));
+    Value::Object(out)
+}
+
+fn key_show(key: &str) -> Result<Output, Failure> {
+    if key.starts_with("priv") {
+        let sk = SigningKey::from_zetrix(key).map_err(bad)?;
+        Ok(key_json(Some(&sk), &sk.verifying_key()).into())
+    } else {
+        let vk = VerifyingKey::from_zetrix(key).map_err(bad)?;
+        Ok(key_json(None, &vk).into())
+    }
+}
+
+fn sign(key: &str, hex_bytes: &str) -> Result<Output, Failure> {
+    let sk = SigningKey::from_zetrix(key).map_err(bad)?;
+    let bytes = hex::decode(hex_bytes).map_err(|_| bad("the bytes to sign must be hex"))?;
+    Ok(json!({ "signature": sk.sign(&bytes).to_hex() }).into())
+}
+
+fn messages(texts: Vec<String>, base64: bool) -> Result<Vec<Vec<u8>>, Failure> {
+    texts
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            if base64 {
+                multibase::from_base64(&m).map_err(|_| {
+                    bad(format!(
+                        "message {} is not standard base64 with padding",
+                        i + 1
+                    ))
+                })
+            } else {
+                Ok(m.into_bytes())
+            }
+        })
+        .collect()
+}
+
+fn bbs_command(cmd: BbsCommand) -> Result<Output, Failure> {
+    match cmd {
+        BbsCommand::New { seed, seed_hex } => {
+            let secret = match (seed, seed_hex) {
+                (Some(text), _) => bbs::SecretKey::from_seed(text.as_bytes()).map_err(bad)?,
+                (None, Some(h)) => {
+                    let bytes = hex::decode(h).map_err(|_| bad("--seed-hex must be hex"))?;
+                    bbs::SecretKey::from_seed(&bytes).map_err(bad)?
+                }
+                (None, None) => bbs::SecretKey::generate(&mut OsRng),
+            };
+            Ok(json!({
+                "publicKeyMultibase": secret.public_key().to_multibase(),
+                "privateKeyMultibase": secret.to_multibase().as_str(),
+            })
+            .into())
+        }
+        BbsCommand::Public { key } => {
+            let secret = bbs::SecretKey::from_multibase(&key).map_err(bad)?;
+            Ok(json!({ "publicKeyMultibase": secret.public_key().to_multibase() }).into())
+        }
+        BbsCommand::Sign {
+            key,
+            base64,
+            messages: texts,
+        } => {
+            let pair = bbs::KeyPair::new(bbs::SecretKey::from_multibase(&key).map_err(bad)?);
+            let msgs = messages(texts, base64)?;
+            let sig = pair.sign(&msgs, &mut OsRng).map_err(bad)?;
+            Ok(json!({ "signature": sig.to_multibase() }).into())
+        }
+        BbsCommand::Verify {
+            public_key,
+            signature,
+            base64,
+            messages: texts,
+        } => {
+            let pk = bbs::PublicKey::from_multibase(&public_key).map_err(bad)?;
+            let sig = bbs::Signature::from_multibase(&signature).map_err(bad)?;
+            let msgs = messages(texts, base64)?;
+            let verified = pk.verify(&msgs, &sig).is_ok();
+            Ok(Output {
+                json: json!({ "verified": verified }),
+                ok: verified,
+            })
+        }
+    }
+}
+
+fn vc_verify(
+    issuer_key: &str,
+    issuer_bbs_key: &str,
+    at: Option<&str>,
+    path: &PathBuf,
+) -> Result<Output, Failure> {
+    let ed25519 =
+        VerifyingKey::from_zetrix(issuer_key).map_err(|e| bad(format!("--issuer-key: {e}")))?;
+    let bbs_key = bbs::PublicKey::from_multibase(issuer_bbs_key)
+        .map_err(|e| bad(format!("--issuer-bbs-key: {e}")))?;
+    let at = match at {
+        Some(t) => zcred_model::time::parse(t).map_err(|e| bad(format!("--at: {e}")))?,
+        None => time::OffsetDateTime::now_utc(),
+    };
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| bad(format!("reading standard input: {e}")))?
+    } else {
+        std::fs::read_to_string(path)
+            .map_err(|e| bad(format!("reading {}: {e}", path.display())))?
+    };
+    let vc = Credential::from_json(&text).map_err(bad)?;
+    let report = verify_credential(
+        &vc,
+        IssuerKeys {
+            ed25519: &ed25519,
+            bbs: &bbs_key,
+        },
+        at,
+    );
+    let ok = report.verified;
+    let json = serde_json::to_value(&report).map_err(bad)?;
+    Ok(Output { json, ok })
+}

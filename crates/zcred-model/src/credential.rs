@@ -76,7 +76,9 @@ impl Credential {
             return Err(CredentialError::NotAnObject);
         };
         let issuer = match json.get("issuer") {
-            Some(Value::String(s)) => Did::parse(s).map_err(|e| invalid("issuer", e.to_string()))?,
+            Some(Value::String(s)) => {
+                Did::parse(s).map_err(|e| invalid("issuer", e.to_string()))?
+            }
             // VCDM also allows `{"id": …}`.
             Some(Value::Object(o)) => match o.get("id") {
                 Some(Value::String(s)) => {
@@ -197,7 +199,11 @@ pub fn subject_messages(subject: &Map<String, Value>) -> Result<Vec<String>, Cre
     Ok(out)
 }
 
-fn flatten(prefix: &str, object: &Map<String, Value>, out: &mut Vec<String>) -> Result<(), CredentialError> {
+fn flatten(
+    prefix: &str,
+    object: &Map<String, Value>,
+    out: &mut Vec<String>,
+) -> Result<(), CredentialError> {
     for (key, value) in object {
         let path = if prefix.is_empty() {
             key.clone()
@@ -276,7 +282,10 @@ mod tests {
             .replace("issuanceDate", "validFrom")
             .replace("expirationDate", "validUntil");
         let vc = Credential::from_json(&v2).unwrap();
-        assert_eq!(crate::time::format_seconds(vc.valid_from()), "2025-01-01T00:00:00Z");
+        assert_eq!(
+            crate::time::format_seconds(vc.valid_from()),
+            "2025-01-01T00:00:00Z"
+        );
         assert!(matches!(
             Credential::from_json(&sample().replace("\"issuanceDate\"", "\"x\"")),
             Err(CredentialError::Missing("issuanceDate"))
@@ -289,6 +298,9 @@ mod tests {
             Credential::from_json(&sample().replace("\"21\"", "null")),
             Err(CredentialError::Invalid { .. })
         ));
-        assert!(matches!(Credential::from_json("[]"), Err(CredentialError::NotAnObject)));
+        assert!(matches!(
+            Credential::from_json("[]"),
+            Err(CredentialError::NotAnObject)
+        ));
     }
 }

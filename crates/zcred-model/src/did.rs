@@ -83,9 +83,21 @@ mod tests {
     #[test]
     fn lowercases_hex_and_refuses_bad_forms() {
         let upper = format!("did:zid:{}", "AB".repeat(32));
-        assert_eq!(Did::parse(&upper).unwrap().as_str(), format!("did:zid:{}", "ab".repeat(32)));
-        assert!(matches!(Did::parse(&format!("DID:ZID:{}", "ab".repeat(32))), Err(KeyError::Prefix { .. })));
-        assert!(matches!(Did::parse("did:zid:abc"), Err(KeyError::Length { .. })));
-        assert!(matches!(Did::parse(&format!("did:zid:{}", "zz".repeat(32))), Err(KeyError::Hex { .. })));
+        assert_eq!(
+            Did::parse(&upper).unwrap().as_str(),
+            format!("did:zid:{}", "ab".repeat(32))
+        );
+        assert!(matches!(
+            Did::parse(&format!("DID:ZID:{}", "ab".repeat(32))),
+            Err(KeyError::Prefix { .. })
+        ));
+        assert!(matches!(
+            Did::parse("did:zid:abc"),
+            Err(KeyError::Length { .. })
+        ));
+        assert!(matches!(
+            Did::parse(&format!("did:zid:{}", "zz".repeat(32))),
+            Err(KeyError::Hex { .. })
+        ));
     }
 }

@@ -114,22 +114,31 @@ impl Template {
     pub fn validate(&self) -> Result<String, TemplateError> {
         let name_len = self.template_name.chars().count();
         if !(1..=128).contains(&name_len) {
-            return Err(TemplateError::Field("templateName must have 1 to 128 characters"));
+            return Err(TemplateError::Field(
+                "templateName must have 1 to 128 characters",
+            ));
         }
         if !(1..=32).contains(&self.version.chars().count()) {
             return Err(TemplateError::Field("version must have 1 to 32 characters"));
         }
         if !(1..=100).contains(&self.credential_format.len()) {
-            return Err(TemplateError::Field("credentialFormat must have 1 to 100 attributes"));
+            return Err(TemplateError::Field(
+                "credentialFormat must have 1 to 100 attributes",
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         for a in &self.credential_format {
             if !(1..=128).contains(&a.attribute.chars().count()) {
-                return Err(TemplateError::Field("attribute labels must have 1 to 128 characters"));
+                return Err(TemplateError::Field(
+                    "attribute labels must have 1 to 128 characters",
+                ));
             }
             check_attribute_key(&a.key)?;
             if !seen.insert(a.key.as_str()) {
-                return Err(TemplateError::AttributeKey(a.key.clone(), "it appears twice"));
+                return Err(TemplateError::AttributeKey(
+                    a.key.clone(),
+                    "it appears twice",
+                ));
             }
         }
         subject_key(&self.template_name)
@@ -141,7 +150,9 @@ fn check_attribute_key(key: &str) -> Result<(), TemplateError> {
     let well_formed = !bytes.is_empty()
         && bytes.len() <= 64
         && bytes[0].is_ascii_alphabetic()
-        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_');
     if !well_formed {
         return Err(TemplateError::AttributeKey(
             key.to_owned(),
@@ -149,7 +160,10 @@ fn check_attribute_key(key: &str) -> Result<(), TemplateError> {
         ));
     }
     if key == "id" {
-        return Err(TemplateError::AttributeKey(key.to_owned(), "'id' is reserved"));
+        return Err(TemplateError::AttributeKey(
+            key.to_owned(),
+            "'id' is reserved",
+        ));
     }
     Ok(())
 }
@@ -161,8 +175,14 @@ mod tests {
     #[test]
     fn camel_case_table_of_the_spec() {
         assert_eq!(subject_key("DrivingLicense").unwrap(), "drivingLicense");
-        assert_eq!(subject_key("DegreeCertificate").unwrap(), "degreeCertificate");
-        assert_eq!(subject_key("PASSPORT MALAYSIA").unwrap(), "passportMalaysia");
+        assert_eq!(
+            subject_key("DegreeCertificate").unwrap(),
+            "degreeCertificate"
+        );
+        assert_eq!(
+            subject_key("PASSPORT MALAYSIA").unwrap(),
+            "passportMalaysia"
+        );
         assert_eq!(subject_key("driving license").unwrap(), "drivingLicense");
         assert_eq!(subject_key("--a__b--").unwrap(), "aB");
         assert!(subject_key("  ").is_err());
@@ -184,7 +204,10 @@ mod tests {
         assert_eq!(t.validate().unwrap(), "drivingLicense");
         let mut dup = t.clone();
         dup.credential_format[1].key = "name".into();
-        assert!(matches!(dup.validate(), Err(TemplateError::AttributeKey(_, "it appears twice"))));
+        assert!(matches!(
+            dup.validate(),
+            Err(TemplateError::AttributeKey(_, "it appears twice"))
+        ));
         let mut bad = t;
         bad.credential_format[0].key = "1x".into();
         assert!(bad.validate().is_err());

@@ -22,7 +22,10 @@ pub fn parse(text: &str) -> Result<OffsetDateTime, DateError> {
 
 /// RFC 3339 UTC in whole seconds: `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn format_seconds(t: OffsetDateTime) -> String {
-    let t = t.to_offset(UtcOffset::UTC).replace_nanosecond(0).unwrap_or(t);
+    let t = t
+        .to_offset(UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(t);
     t.format(&Rfc3339).unwrap_or_default()
 }
 

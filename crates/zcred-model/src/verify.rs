@@ -84,7 +84,11 @@ pub struct IssuerKeys<'a> {
 }
 
 /// Runs every check on `credential` at time `at`.
-pub fn verify_credential(credential: &Credential, keys: IssuerKeys<'_>, at: OffsetDateTime) -> Report {
+pub fn verify_credential(
+    credential: &Credential,
+    keys: IssuerKeys<'_>,
+    at: OffsetDateTime,
+) -> Report {
     let issuer_did = Did::of_key(keys.ed25519);
     let checks = vec![
         outcome(
@@ -106,7 +110,11 @@ pub fn verify_credential(credential: &Credential, keys: IssuerKeys<'_>, at: Offs
     Report::new(checks)
 }
 
-fn string_member<'a>(proof: &'a Map<String, Value>, name: &str, proof_type: &str) -> Result<&'a str, String> {
+fn string_member<'a>(
+    proof: &'a Map<String, Value>,
+    name: &str,
+    proof_type: &str,
+) -> Result<&'a str, String> {
     proof
         .get(name)
         .and_then(Value::as_str)
@@ -121,7 +129,9 @@ fn check_jws(credential: &Credential, key: &VerifyingKey) -> Result<String, Stri
     let method = string_member(proof, "verificationMethod", TYPE)?;
     let expected = format!("{}#controllerKey", credential.issuer());
     if method != expected {
-        return Err(format!("verificationMethod is '{method}', expected '{expected}'"));
+        return Err(format!(
+            "verificationMethod is '{method}', expected '{expected}'"
+        ));
     }
     let jws_text = string_member(proof, "jws", TYPE)?;
     let parsed = jws::parse(jws_text).map_err(|e| e.to_string())?;
@@ -156,9 +166,16 @@ fn check_bbs(credential: &Credential, key: &bbs::PublicKey) -> Result<String, St
     let signature = bbs::Signature::from_multibase(string_member(proof, "proofValue", TYPE)?)
         .map_err(|e| format!("proofValue: {e}"))?;
     let messages = credential.bbs_messages().map_err(|e| e.to_string())?;
-    key.verify(&messages, &signature)
-        .map_err(|_| format!("BBS+ signature does not verify over the {} messages of credentialSubject", messages.len()))?;
-    Ok(format!("BBS+ signature verifies over {} messages", messages.len()))
+    key.verify(&messages, &signature).map_err(|_| {
+        format!(
+            "BBS+ signature does not verify over the {} messages of credentialSubject",
+            messages.len()
+        )
+    })?;
+    Ok(format!(
+        "BBS+ signature verifies over {} messages",
+        messages.len()
+    ))
 }
 
 fn check_valid_from(credential: &Credential, at: OffsetDateTime) -> Result<String, String> {
@@ -173,9 +190,10 @@ fn check_valid_from(credential: &Credential, at: OffsetDateTime) -> Result<Strin
 fn check_valid_until(credential: &Credential, at: OffsetDateTime) -> Result<String, String> {
     match credential.valid_until() {
         None => Ok("no expiration date".to_owned()),
-        Some(until) if at < until + CLOCK_SKEW => {
-            Ok(format!("valid until {}", crate::time::format_seconds(until)))
-        }
+        Some(until) if at < until + CLOCK_SKEW => Ok(format!(
+            "valid until {}",
+            crate::time::format_seconds(until)
+        )),
         Some(until) => Err(format!("expired at {}", crate::time::format_seconds(until))),
     }
 }

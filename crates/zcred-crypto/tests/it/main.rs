@@ -2,3 +2,4 @@
 //! crate as a test oracle.
 
 mod bbs_oracle;
+mod zetrix_vectors;

@@ -48,11 +48,26 @@ fn zetrix_issued_credentials_verify() {
     for name in ISSUED {
         let c = case(name);
         let vc = Credential::from_json(&c.vc).unwrap();
-        assert_eq!(vc.bbs_messages().unwrap(), c.messages, "{name}: message list");
+        assert_eq!(
+            vc.bbs_messages().unwrap(),
+            c.messages,
+            "{name}: message list"
+        );
         let inside = vc.valid_from() + time::Duration::days(1);
-        let report = verify_credential(&vc, IssuerKeys { ed25519: &c.ed25519, bbs: &c.bbs }, inside);
+        let report = verify_credential(
+            &vc,
+            IssuerKeys {
+                ed25519: &c.ed25519,
+                bbs: &c.bbs,
+            },
+            inside,
+        );
         assert!(report.verified, "{name}: {report:#?}");
-        assert!(report.check("Ed25519Signature2020").unwrap().detail.contains("hex form"));
+        assert!(report
+            .check("Ed25519Signature2020")
+            .unwrap()
+            .detail
+            .contains("hex form"));
     }
 }
 
@@ -62,10 +77,23 @@ fn one_changed_attribute_fails_both_proofs() {
     let changed = c.vc.replace("\"Ali bin Abu\"", "\"Ali bin Abd\"");
     assert_ne!(changed, c.vc);
     let vc = Credential::from_json(&changed).unwrap();
-    let report = verify_credential(&vc, IssuerKeys { ed25519: &c.ed25519, bbs: &c.bbs }, at("2025-06-01"));
+    let report = verify_credential(
+        &vc,
+        IssuerKeys {
+            ed25519: &c.ed25519,
+            bbs: &c.bbs,
+        },
+        at("2025-06-01"),
+    );
     assert!(!report.verified);
-    assert!(!report.check("Ed25519Signature2020").unwrap().ok, "{report:#?}");
-    assert!(!report.check("BbsBlsSignature2020").unwrap().ok, "{report:#?}");
+    assert!(
+        !report.check("Ed25519Signature2020").unwrap().ok,
+        "{report:#?}"
+    );
+    assert!(
+        !report.check("BbsBlsSignature2020").unwrap().ok,
+        "{report:#?}"
+    );
     assert!(report.check("validFrom").unwrap().ok);
     assert!(report.check("validUntil").unwrap().ok);
 }
@@ -80,16 +108,32 @@ fn reordered_subject_members_fail_the_bbs_proof_only() {
     );
     assert_ne!(swapped, c.vc);
     let vc = Credential::from_json(&swapped).unwrap();
-    let report = verify_credential(&vc, IssuerKeys { ed25519: &c.ed25519, bbs: &c.bbs }, at("2025-06-01"));
-    assert!(report.check("Ed25519Signature2020").unwrap().ok, "{report:#?}");
-    assert!(!report.check("BbsBlsSignature2020").unwrap().ok, "{report:#?}");
+    let report = verify_credential(
+        &vc,
+        IssuerKeys {
+            ed25519: &c.ed25519,
+            bbs: &c.bbs,
+        },
+        at("2025-06-01"),
+    );
+    assert!(
+        report.check("Ed25519Signature2020").unwrap().ok,
+        "{report:#?}"
+    );
+    assert!(
+        !report.check("BbsBlsSignature2020").unwrap().ok,
+        "{report:#?}"
+    );
 }
 
 #[test]
 fn dates_and_keys_are_checked() {
     let c = case("apiref_submit_vc.json");
     let vc = Credential::from_json(&c.vc).unwrap();
-    let keys = IssuerKeys { ed25519: &c.ed25519, bbs: &c.bbs };
+    let keys = IssuerKeys {
+        ed25519: &c.ed25519,
+        bbs: &c.bbs,
+    };
     let before = verify_credential(&vc, keys, at("2024-12-31T23:00:00Z"));
     assert!(!before.check("validFrom").unwrap().ok);
     let within_skew = verify_credential(&vc, keys, at("2024-12-31T23:57:00Z"));
@@ -99,7 +143,14 @@ fn dates_and_keys_are_checked() {
     assert!(!after.verified);
 
     let other = case("flutter_vp_test_passport_vc.json");
-    let wrong = verify_credential(&vc, IssuerKeys { ed25519: &other.ed25519, bbs: &other.bbs }, at("2025-06-01"));
+    let wrong = verify_credential(
+        &vc,
+        IssuerKeys {
+            ed25519: &other.ed25519,
+            bbs: &other.bbs,
+        },
+        at("2025-06-01"),
+    );
     assert!(!wrong.check("issuer").unwrap().ok);
     assert!(!wrong.check("Ed25519Signature2020").unwrap().ok);
     assert!(!wrong.check("BbsBlsSignature2020").unwrap().ok);
