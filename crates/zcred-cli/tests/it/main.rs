@@ -1,1 +1,3 @@
-//! Integration tests for the zcred binary.
+//! Integration tests for the `zcred` binary: each runs the built executable as a user would.
+
+mod commands;
