@@ -1,3 +1,4 @@
 //! Integration tests for the `zcred` binary: each runs the built executable as a user would.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod commands;

@@ -37,7 +37,7 @@ fn pair(seed: &[u8]) -> Pair {
 }
 
 fn hashed(messages: &[Vec<u8>]) -> Vec<SignatureMessage> {
-    messages.iter().map(|m| SignatureMessage::hash(m)).collect()
+    messages.iter().map(SignatureMessage::hash).collect()
 }
 
 fn oracle_bitvector(total: usize, revealed: &BTreeSet<usize>) -> Vec<u8> {
