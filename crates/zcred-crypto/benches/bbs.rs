@@ -13,19 +13,23 @@ use zcred_crypto::zetrix::SigningKey;
 use zcred_crypto::OsRng;
 
 fn messages(n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("credential.attribute{i}: value {i}")).collect()
+    (0..n)
+        .map(|i| format!("credential.attribute{i}: value {i}"))
+        .collect()
 }
 
 fn bbs_benches(c: &mut Criterion) {
     let pair = KeyPair::new(SecretKey::from_seed(b"bench").expect("seed"));
     let oracle_sk = OracleSecretKey::from(*pair.secret().to_bytes());
-    let (oracle_dpk, _) = DeterministicPublicKey::new(Some(KeyGenOption::FromSecretKey(oracle_sk.clone())));
+    let (oracle_dpk, _) =
+        DeterministicPublicKey::new(Some(KeyGenOption::FromSecretKey(oracle_sk.clone())));
     for n in [10usize, 50] {
         let msgs = messages(n);
         let sig = pair.sign(&msgs, &mut OsRng).expect("sign");
         let revealed: BTreeSet<usize> = (0..n).step_by(2).collect();
         let disclosed: Vec<&String> = revealed.iter().map(|&i| &msgs[i]).collect();
-        let proof = create_proof(pair.public(), &sig, &msgs, &revealed, b"nonce", &mut OsRng).expect("proof");
+        let proof = create_proof(pair.public(), &sig, &msgs, &revealed, b"nonce", &mut OsRng)
+            .expect("proof");
 
         let mut g = c.benchmark_group("zcred-bbs");
         g.bench_with_input(BenchmarkId::new("sign", n), &n, |b, _| {
@@ -35,10 +39,15 @@ fn bbs_benches(c: &mut Criterion) {
             b.iter(|| pair.public().verify(&msgs, &sig).expect("verify"))
         });
         g.bench_with_input(BenchmarkId::new("prove-half", n), &n, |b, _| {
-            b.iter(|| create_proof(pair.public(), &sig, &msgs, &revealed, b"nonce", &mut OsRng).expect("proof"))
+            b.iter(|| {
+                create_proof(pair.public(), &sig, &msgs, &revealed, b"nonce", &mut OsRng)
+                    .expect("proof")
+            })
         });
         g.bench_with_input(BenchmarkId::new("verify-proof-half", n), &n, |b, _| {
-            b.iter(|| verify_proof(pair.public(), &proof, &disclosed, b"nonce").expect("verify proof"))
+            b.iter(|| {
+                verify_proof(pair.public(), &proof, &disclosed, b"nonce").expect("verify proof")
+            })
         });
         g.finish();
 
@@ -62,7 +71,9 @@ fn ed25519_benches(c: &mut Criterion) {
     let msg = vec![0x5au8; 512];
     let sig = key.sign(&msg);
     c.bench_function("ed25519/sign-512B", |b| b.iter(|| key.sign(&msg)));
-    c.bench_function("ed25519/verify-512B", |b| b.iter(|| vk.verify(&msg, &sig).expect("verify")));
+    c.bench_function("ed25519/verify-512B", |b| {
+        b.iter(|| vk.verify(&msg, &sig).expect("verify"))
+    });
 }
 
 criterion_group!(benches, bbs_benches, ed25519_benches);

@@ -202,11 +202,9 @@ fn bbs_verify_of_a_zetrix_signature() {
     assert_eq!(ok(&args)["verified"], true);
 }
 
-#[test]
-fn vc_verify_of_a_zetrix_credential() {
-    let path = vector("zetrix/apiref_submit_vc.json");
-    let path = path.to_str().unwrap();
-    let args = [
+/// Runs `zcred vc verify` with the API reference issuer's keys; returns the exit code and report.
+fn verify_vc(path: &str, at: &str) -> (Option<i32>, Value) {
+    let out = zcred(&[
         "vc",
         "verify",
         "--issuer-key",
@@ -214,19 +212,32 @@ fn vc_verify_of_a_zetrix_credential() {
         "--issuer-bbs-key",
         ISSUER_BBS,
         "--at",
-        "2025-06-01T00:00:00Z",
+        at,
         path,
-    ];
-    let report = ok(&args);
-    assert_eq!(report["verified"], true);
-    let names: Vec<&str> = report["checks"]
+    ]);
+    (out.status.code(), json_out(&out))
+}
+
+/// The names of the report's checks, all or only the failed ones.
+fn checks(report: &Value, only_failed: bool) -> Vec<String> {
+    report["checks"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| c["check"].as_str().unwrap())
-        .collect();
+        .filter(|c| !only_failed || c["ok"] == false)
+        .map(|c| c["check"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn vc_verify_of_a_zetrix_credential() {
+    let path = vector("zetrix/apiref_submit_vc.json");
+    let path = path.to_str().unwrap();
+    let (code, report) = verify_vc(path, "2025-06-01T00:00:00Z");
+    assert_eq!(code, Some(0));
+    assert_eq!(report["verified"], true);
     assert_eq!(
-        names,
+        checks(&report, false),
         [
             "issuer",
             "Ed25519Signature2020",
@@ -237,27 +248,9 @@ fn vc_verify_of_a_zetrix_credential() {
     );
 
     // Outside the validity period: exit 1, only the date check fails.
-    let late = zcred(&[
-        "vc",
-        "verify",
-        "--issuer-key",
-        ISSUER_PUB,
-        "--issuer-bbs-key",
-        ISSUER_BBS,
-        "--at",
-        "2026-02-01T00:00:00Z",
-        path,
-    ]);
-    assert_eq!(late.status.code(), Some(1));
-    let late = json_out(&late);
-    let failed: Vec<&str> = late["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["ok"] == false)
-        .map(|c| c["check"].as_str().unwrap())
-        .collect();
-    assert_eq!(failed, ["validUntil"]);
+    let (code, report) = verify_vc(path, "2026-02-01T00:00:00Z");
+    assert_eq!(code, Some(1));
+    assert_eq!(checks(&report, true), ["validUntil"]);
 
     // One changed attribute value: both proofs fail.
     let tampered = std::env::temp_dir().join(format!("zcred-tampered-{}.json", std::process::id()));
@@ -265,40 +258,25 @@ fn vc_verify_of_a_zetrix_credential() {
         .unwrap()
         .replace("\"B2\"", "\"D\"");
     std::fs::write(&tampered, text).unwrap();
-    let out = zcred(&[
-        "vc",
-        "verify",
-        "--issuer-key",
-        ISSUER_PUB,
-        "--issuer-bbs-key",
-        ISSUER_BBS,
-        "--at",
-        "2025-06-01T00:00:00Z",
-        tampered.to_str().unwrap(),
-    ]);
+    let (code, report) = verify_vc(tampered.to_str().unwrap(), "2025-06-01T00:00:00Z");
     std::fs::remove_file(&tampered).ok();
-    assert_eq!(out.status.code(), Some(1));
-    let report = json_out(&out);
-    let failed: Vec<&str> = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["ok"] == false)
-        .map(|c| c["check"].as_str().unwrap())
-        .collect();
-    assert_eq!(failed, ["Ed25519Signature2020", "BbsBlsSignature2020"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        checks(&report, true),
+        ["Ed25519Signature2020", "BbsBlsSignature2020"]
+    );
 
-    assert!(refused(&[
+    let bad_key = [
         "vc",
         "verify",
         "--issuer-key",
         "b001",
         "--issuer-bbs-key",
         ISSUER_BBS,
-        path
-    ])
-    .contains("--issuer-key"));
-    assert!(refused(&[
+        path,
+    ];
+    assert!(refused(&bad_key).contains("--issuer-key"));
+    let bad_time = [
         "vc",
         "verify",
         "--issuer-key",
@@ -307,17 +285,17 @@ fn vc_verify_of_a_zetrix_credential() {
         ISSUER_BBS,
         "--at",
         "yesterday",
-        path
-    ])
-    .contains("--at"));
-    assert!(refused(&[
+        path,
+    ];
+    assert!(refused(&bad_time).contains("--at"));
+    let missing = [
         "vc",
         "verify",
         "--issuer-key",
         ISSUER_PUB,
         "--issuer-bbs-key",
         ISSUER_BBS,
-        "/nonexistent/vc.json"
-    ])
-    .contains("reading"));
+        "/nonexistent/vc.json",
+    ];
+    assert!(refused(&missing).contains("reading"));
 }

@@ -9,7 +9,9 @@ use zcred_crypto::bbs::{self, BbsError, PublicKey, SecretKey, Signature};
 use zcred_crypto::multibase;
 
 fn vectors(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/mattr").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vectors/mattr")
+        .join(name);
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
@@ -21,18 +23,29 @@ fn b64(v: &Value) -> Vec<u8> {
 }
 
 fn decimal(v: &Value) -> Vec<u8> {
-    v.as_array().unwrap().iter().map(|b| b.as_u64().unwrap() as u8).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_u64().unwrap() as u8)
+        .collect()
 }
 
 /// MATTR public keys are either a 96-byte BLS G2 key or a BBS key `w ‖ h0 ‖ n ‖ h_i…`; the
 /// generators zcred derives from `w` are the ones a BBS key made by `bls12381toBbs` carries.
 fn public_key(case: &Value) -> PublicKey {
-    let bytes = b64(case.get("public_key_b64").or_else(|| case.get("public_key_b64url")).unwrap());
+    let bytes = b64(case
+        .get("public_key_b64")
+        .or_else(|| case.get("public_key_b64url"))
+        .unwrap());
     PublicKey::from_bytes(&bytes[..96].try_into().unwrap()).unwrap()
 }
 
 fn utf8_list(v: &Value) -> Vec<Vec<u8>> {
-    v.as_array().unwrap().iter().map(|m| m.as_str().unwrap().as_bytes().to_vec()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap().as_bytes().to_vec())
+        .collect()
 }
 
 #[test]
@@ -51,10 +64,18 @@ fn keys_from_seeds_with_mattrs_hkdf_sha256() {
         let sk = SecretKey::from_seed(&seed).unwrap();
         let (secret, public) = match case.get("secret_key_b64") {
             Some(s) => (b64(s), b64(&case["public_key_b64"])),
-            None => (decimal(&case["secret_key_dec"]), decimal(&case["public_key_dec"])),
+            None => (
+                decimal(&case["secret_key_dec"]),
+                decimal(&case["public_key_dec"]),
+            ),
         };
         assert_eq!(sk.to_bytes().to_vec(), secret, "{}", case["id"]);
-        assert_eq!(sk.public_key().to_bytes().to_vec(), public, "{}", case["id"]);
+        assert_eq!(
+            sk.public_key().to_bytes().to_vec(),
+            public,
+            "{}",
+            case["id"]
+        );
         checked += 1;
     }
     assert!(checked >= 1, "no HKDF-SHA256 seed vector was checked");
@@ -96,8 +117,16 @@ fn proofs_in_mattrs_framing() {
                 .iter()
                 .map(|i| i.as_u64().unwrap() as usize)
                 .collect();
-            assert_eq!(header.revealed.into_iter().collect::<Vec<_>>(), indices, "{}", case["id"]);
-            assert_eq!(header.message_count, case["all_messages"].as_array().unwrap().len());
+            assert_eq!(
+                header.revealed.into_iter().collect::<Vec<_>>(),
+                indices,
+                "{}",
+                case["id"]
+            );
+            assert_eq!(
+                header.message_count,
+                case["all_messages"].as_array().unwrap().len()
+            );
         } else {
             // Refused either as unframed/malformed or as not verifying.
             assert!(

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 use zcred_crypto::bbs;
 use zcred_crypto::zetrix::VerifyingKey;
-use zcred_model::verify::{verify_credential, IssuerKeys};
+use zcred_model::verify::{verify_credential, IssuerKeys, Report};
 use zcred_model::Credential;
 
 fn vectors() -> PathBuf {
@@ -35,6 +35,26 @@ fn case(name: &str) -> Case {
         bbs: bbs::PublicKey::from_multibase(k["issuerBbsPublicKey"].as_str().unwrap()).unwrap(),
         messages: serde_json::from_value(k["bbsMessages"].clone()).unwrap(),
     }
+}
+
+impl Case {
+    /// Verifies `vc_text` (this case's credential, possibly edited) under this case's keys.
+    fn verify(&self, vc_text: &str, when: &str) -> Report {
+        let vc = Credential::from_json(vc_text).unwrap();
+        let keys = IssuerKeys {
+            ed25519: &self.ed25519,
+            bbs: &self.bbs,
+        };
+        verify_credential(&vc, keys, at(when))
+    }
+}
+
+/// Whether the named check passed.
+fn passed(report: &Report, check: &str) -> bool {
+    report
+        .check(check)
+        .unwrap_or_else(|| panic!("no {check} check"))
+        .ok
 }
 
 fn at(text: &str) -> time::OffsetDateTime {
@@ -76,26 +96,11 @@ fn one_changed_attribute_fails_both_proofs() {
     let c = case("apiref_submit_vc.json");
     let changed = c.vc.replace("\"Ali bin Abu\"", "\"Ali bin Abd\"");
     assert_ne!(changed, c.vc);
-    let vc = Credential::from_json(&changed).unwrap();
-    let report = verify_credential(
-        &vc,
-        IssuerKeys {
-            ed25519: &c.ed25519,
-            bbs: &c.bbs,
-        },
-        at("2025-06-01"),
-    );
+    let report = c.verify(&changed, "2025-06-01");
     assert!(!report.verified);
-    assert!(
-        !report.check("Ed25519Signature2020").unwrap().ok,
-        "{report:#?}"
-    );
-    assert!(
-        !report.check("BbsBlsSignature2020").unwrap().ok,
-        "{report:#?}"
-    );
-    assert!(report.check("validFrom").unwrap().ok);
-    assert!(report.check("validUntil").unwrap().ok);
+    assert!(!passed(&report, "Ed25519Signature2020"), "{report:#?}");
+    assert!(!passed(&report, "BbsBlsSignature2020"), "{report:#?}");
+    assert!(passed(&report, "validFrom") && passed(&report, "validUntil"));
 }
 
 #[test]
@@ -107,51 +112,30 @@ fn reordered_subject_members_fail_the_bbs_proof_only() {
         "\"age\": \"21\",\n            \"class\": \"B2\"",
     );
     assert_ne!(swapped, c.vc);
-    let vc = Credential::from_json(&swapped).unwrap();
-    let report = verify_credential(
-        &vc,
-        IssuerKeys {
-            ed25519: &c.ed25519,
-            bbs: &c.bbs,
-        },
-        at("2025-06-01"),
-    );
-    assert!(
-        report.check("Ed25519Signature2020").unwrap().ok,
-        "{report:#?}"
-    );
-    assert!(
-        !report.check("BbsBlsSignature2020").unwrap().ok,
-        "{report:#?}"
-    );
+    let report = c.verify(&swapped, "2025-06-01");
+    assert!(passed(&report, "Ed25519Signature2020"), "{report:#?}");
+    assert!(!passed(&report, "BbsBlsSignature2020"), "{report:#?}");
 }
 
 #[test]
 fn dates_and_keys_are_checked() {
     let c = case("apiref_submit_vc.json");
-    let vc = Credential::from_json(&c.vc).unwrap();
-    let keys = IssuerKeys {
-        ed25519: &c.ed25519,
-        bbs: &c.bbs,
-    };
-    let before = verify_credential(&vc, keys, at("2024-12-31T23:00:00Z"));
-    assert!(!before.check("validFrom").unwrap().ok);
-    let within_skew = verify_credential(&vc, keys, at("2024-12-31T23:57:00Z"));
-    assert!(within_skew.check("validFrom").unwrap().ok);
-    let after = verify_credential(&vc, keys, at("2026-01-02"));
-    assert!(!after.check("validUntil").unwrap().ok);
+    assert!(!passed(
+        &c.verify(&c.vc, "2024-12-31T23:00:00Z"),
+        "validFrom"
+    ));
+    assert!(
+        passed(&c.verify(&c.vc, "2024-12-31T23:57:00Z"), "validFrom"),
+        "within the clock skew"
+    );
+    let after = c.verify(&c.vc, "2026-01-02");
+    assert!(!passed(&after, "validUntil"));
     assert!(!after.verified);
 
+    // The same credential under another issuer's keys.
     let other = case("flutter_vp_test_passport_vc.json");
-    let wrong = verify_credential(
-        &vc,
-        IssuerKeys {
-            ed25519: &other.ed25519,
-            bbs: &other.bbs,
-        },
-        at("2025-06-01"),
-    );
-    assert!(!wrong.check("issuer").unwrap().ok);
-    assert!(!wrong.check("Ed25519Signature2020").unwrap().ok);
-    assert!(!wrong.check("BbsBlsSignature2020").unwrap().ok);
+    let wrong = other.verify(&c.vc, "2025-06-01");
+    assert!(!passed(&wrong, "issuer"));
+    assert!(!passed(&wrong, "Ed25519Signature2020"));
+    assert!(!passed(&wrong, "BbsBlsSignature2020"));
 }
