@@ -255,10 +255,7 @@ impl KeyPair {
         rng: &mut R,
     ) -> Result<Signature, BbsError> {
         let gens = self.public.generators(messages.len())?;
-        let m: Vec<Fr> = messages
-            .iter()
-            .map(|m| hash::hash_to_scalar(m.as_ref()))
-            .collect();
+        let m = hash_messages(messages);
         loop {
             let e = random_scalar(rng);
             let s = random_scalar(rng);
@@ -405,22 +402,38 @@ impl PublicKey {
         signature: &Signature,
     ) -> Result<(), BbsError> {
         let gens = self.generators(messages.len())?;
-        let m: Vec<Fr> = messages
-            .iter()
-            .map(|m| hash::hash_to_scalar(m.as_ref()))
-            .collect();
-        let b = commitment_b(&gens, &signature.s, &m);
+        self.check_signature(&gens, &hash_messages(messages), signature)
+            .map(|_| ())
+    }
+
+    /// Checks `e(A, w + g2·e) = e(B, g2)` for already-hashed messages; returns `B` so that a
+    /// prover can reuse it.
+    pub(crate) fn check_signature(
+        &self,
+        gens: &Generators,
+        messages: &[Fr],
+        signature: &Signature,
+    ) -> Result<G1Projective, BbsError> {
+        let b = commitment_b(gens, &signature.s, messages);
         let w_e = (G2Projective::generator() * signature.e + self.0.w).into_affine();
         let check = Bls12_381::multi_pairing(
             [signature.a, (-b).into_affine()],
             [w_e, G2Affine::generator()],
         );
         if check.is_zero() {
-            Ok(())
+            Ok(b)
         } else {
             Err(BbsError::InvalidSignature)
         }
     }
+}
+
+/// Each message hashed to a scalar with [`hash::hash_to_scalar`].
+pub(crate) fn hash_messages<M: AsRef<[u8]>>(messages: &[M]) -> Vec<Fr> {
+    messages
+        .iter()
+        .map(|m| hash::hash_to_scalar(m.as_ref()))
+        .collect()
 }
 
 impl PartialEq for PublicKey {

@@ -27,7 +27,7 @@ use rand_core::CryptoRngCore;
 
 use super::hash::hash_to_scalar;
 use super::{
-    commitment_b, g1_to_bytes, g1_uncompressed, msm, random_scalar, scalar_from_bytes,
+    g1_to_bytes, g1_uncompressed, hash_messages, msm, random_scalar, scalar_from_bytes,
     scalar_to_bytes, BbsError, PublicKey, Signature, MAX_MESSAGES,
 };
 
@@ -179,12 +179,9 @@ pub fn create_proof<M: AsRef<[u8]>, R: CryptoRngCore + ?Sized>(
             "a revealed index is beyond the message count",
         ));
     }
-    public_key.verify(messages, signature)?;
     let gens = public_key.generators(n)?;
-    let m: Vec<Fr> = messages
-        .iter()
-        .map(|m| hash_to_scalar(m.as_ref()))
-        .collect();
+    let m = hash_messages(messages);
+    let b = public_key.check_signature(&gens, &m, signature)?;
 
     let r1 = loop {
         let r = random_scalar(rng);
@@ -193,7 +190,6 @@ pub fn create_proof<M: AsRef<[u8]>, R: CryptoRngCore + ?Sized>(
         }
     };
     let r2 = random_scalar(rng);
-    let b = commitment_b(&gens, &signature.s, &m);
     let a_prime = (signature.a * r1).into_affine();
     let b_r1 = b * r1;
     let a_bar = (b_r1 - a_prime * signature.e).into_affine();
@@ -314,10 +310,7 @@ pub fn verify_proof<M: AsRef<[u8]>>(
         return Err(BbsError::InvalidProof);
     }
     let revealed_points: Vec<G1Affine> = header.revealed.iter().map(|&i| gens.h[i]).collect();
-    let revealed_scalars: Vec<Fr> = revealed_messages
-        .iter()
-        .map(|m| hash_to_scalar(m.as_ref()))
-        .collect();
+    let revealed_scalars = hash_messages(revealed_messages);
     let disclosed = G1Projective::generator() + msm(&revealed_points, &revealed_scalars);
     if !pi2.holds(&bases2, -disclosed, &c) {
         return Err(BbsError::InvalidProof);
