@@ -111,9 +111,7 @@ fn sgn0_pairing_plus(x: &Fq) -> bool {
 /// curve has the same `sgn0` as `u`. arkworks applies RFC 9380's rule; where the two rules differ
 /// the points are negatives of each other, and since the isogeny is a group homomorphism the
 /// image is negated likewise.
-fn map_to_g1(u: Fq) -> G1Projective {
-    let swu = SWUMap::<IsoCurve>::new().expect("the SSWU parameters for BLS12-381 are valid");
-    let wb = WBMap::<g1::Config>::new().expect("the WB map for BLS12-381 G1 is well-formed");
+fn map_to_g1(swu: &SWUMap<IsoCurve>, wb: &WBMap<g1::Config>, u: Fq) -> G1Projective {
     let on_iso = swu
         .map_to_curve(u)
         .expect("SSWU is defined for every field element");
@@ -130,8 +128,10 @@ fn map_to_g1(u: Fq) -> G1Projective {
 /// Hashes `data` to G1 with the `bbs` 0.4.1 suite and DST: `hash_to_field` (count 2),
 /// map each with [`map_to_g1`], add, clear the cofactor (h_eff = 1 − z, as RFC 9380).
 pub fn hash_to_g1(data: &[u8]) -> G1Affine {
+    let swu = SWUMap::<IsoCurve>::new().expect("the SSWU parameters for BLS12-381 are valid");
+    let wb = WBMap::<g1::Config>::new().expect("the WB map for BLS12-381 G1 is well-formed");
     let u: Vec<Fq> = XmdBlake2b::new(G1_DST).hash_to_field(data, 2);
-    (map_to_g1(u[0]) + map_to_g1(u[1]))
+    (map_to_g1(&swu, &wb, u[0]) + map_to_g1(&swu, &wb, u[1]))
         .into_affine()
         .clear_cofactor()
 }
