@@ -271,7 +271,7 @@ impl VerifyingKey {
 
     /// `did:zid:` + lowercase hex of the raw key.
     pub fn did(&self) -> String {
-        format!("{DID_PREFIX}{}", hex::encode(self.0.as_bytes()))
+        format_did(self.0.as_bytes())
     }
 
     /// The Zetrix account address of this key.
@@ -309,6 +309,11 @@ impl FromStr for VerifyingKey {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::from_zetrix(s)
     }
+}
+
+/// `did:zid:` + lowercase hex of 32 bytes (an account key, or a server-generated id).
+pub fn format_did(bytes: &[u8; 32]) -> String {
+    format!("{DID_PREFIX}{}", hex::encode(bytes))
 }
 
 /// Parses `did:zid:<64 hex>` into the 32 bytes it carries. The method prefix is case-sensitive

@@ -26,7 +26,8 @@ pub const BASE_CONTEXTS: [&str; 2] = [
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CredentialError {
-    /// The text is not JSON, or a member appears twice in one object.
+    /// The text is not JSON. (A member repeated in one object is not detected here: the last
+    /// one is kept.)
     #[error("credential is not valid JSON: {0}")]
     Json(String),
     /// The credential is not a JSON object.

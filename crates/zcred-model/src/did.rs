@@ -21,7 +21,7 @@ impl Did {
 
     /// `did:zid:` + hex of 32 bytes.
     pub fn from_bytes(bytes: &[u8; 32]) -> Self {
-        Self(format!("{}{}", zetrix::DID_PREFIX, hex_lower(bytes)))
+        Self(zetrix::format_did(bytes))
     }
 
     /// The account DID of an Ed25519 key.
@@ -38,10 +38,6 @@ impl Did {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl fmt::Display for Did {
