@@ -1,0 +1,5 @@
+//! Integration tests of zcred-ledger: known-answer vectors from files, the zcred flows, and
+//! property tests of whole logs.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+mod vectors;
