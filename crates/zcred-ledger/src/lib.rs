@@ -18,6 +18,7 @@ pub mod acdc;
 pub mod build;
 pub mod cesr;
 pub mod event;
+pub mod flows;
 pub mod said;
 pub mod stream;
 pub mod verify;

@@ -37,6 +37,14 @@ impl Message {
         }
     }
 
+    /// The event it carries, if it is not an ACDC.
+    pub fn as_event(&self) -> Option<&Event> {
+        match &self.payload {
+            Payload::Event(e) => Some(e),
+            Payload::Acdc(_) => None,
+        }
+    }
+
     /// The body's bytes.
     pub fn raw(&self) -> &[u8] {
         match &self.payload {
@@ -238,31 +246,26 @@ impl<'a> StreamReader<'a> {
             at: Box::new(loose_reference(index, body)),
             source,
         })?;
+        // Attachments are ASCII and never contain `{`; they end at the first character that
+        // does not continue a group, and whatever follows is framed as the next message (so a
+        // damaged message start is reported as that message, not as this one's attachments).
         let after = &rest[size..];
-        let end = after.iter().position(|&b| b == b'{').unwrap_or(after.len());
+        let end = after
+            .iter()
+            .position(|&b| b == b'{' || !b.is_ascii())
+            .unwrap_or(after.len());
+        let text = std::str::from_utf8(&after[..end]).unwrap_or_default();
         let mut message = Message {
             payload,
             attachments: Attachments::default(),
         };
-        let attachment_error = |source| StreamError::Attachment {
-            at: Box::new(message.reference(index)),
-            source,
-        };
-        let text = std::str::from_utf8(&after[..end]).map_err(|_| {
-            attachment_error(CesrError::Base64 {
-                what: "attachment text (not ASCII)",
-            })
-        })?;
-        let trimmed = text.trim_end_matches(|c: char| c.is_ascii_whitespace());
-        let (attachments, used) = Attachments::read(trimmed).map_err(attachment_error)?;
-        if used != trimmed.len() {
-            return Err(attachment_error(CesrError::UnexpectedCode {
-                expected: "an attachment counter or the next message",
-                found: trimmed[used..].chars().take(4).collect(),
-            }));
-        }
+        let (attachments, used) =
+            Attachments::read(text).map_err(|source| StreamError::Attachment {
+                at: Box::new(message.reference(index)),
+                source,
+            })?;
         message.attachments = attachments;
-        self.pos += size + end;
+        self.pos += size + used;
         self.index += 1;
         Ok(message)
     }

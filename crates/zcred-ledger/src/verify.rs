@@ -1076,6 +1076,7 @@ impl Ledger {
                     return Err(prior(&c.issued.said, prior_said.unwrap_or(&c.issued.said)));
                 }
             }
+            (None, 0) => {}
             (None, 1) => {
                 return Err(Verdict::Pending(format!(
                     "credential {cred} has no issuance yet"

@@ -2,4 +2,5 @@
 //! property tests of whole logs.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
+mod logs;
 mod vectors;
