@@ -23,6 +23,6 @@ pub mod said;
 pub mod stream;
 pub mod verify;
 
-pub use event::{Event, EventError, Ilk, Key, Prefix, Said};
+pub use event::{Body, Event, EventError, Ilk, Key, Prefix, Said};
 pub use stream::{Message, Payload};
 pub use verify::{Ledger, Options, Outcome, Problem};

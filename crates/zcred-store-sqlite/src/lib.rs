@@ -1,0 +1,237 @@
+//! zcred-store-sqlite: the embedded default store, one SQLite file in the data directory.
+//!
+//! The file runs in WAL mode with `synchronous = FULL`, so a committed append survives a crash
+//! or power loss; appends are serialized in-process (SQLite has one writer) and wait up to the
+//! busy timeout for writers in other processes. Migrations (`migrations/*.sql`, embedded in the
+//! binary) are applied at open, each in its own transaction, and recorded in `zcred_migrations`.
+//! Triggers refuse any `UPDATE` or `DELETE` of the event log.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use tokio::sync::Mutex;
+use zcred_store::{Append, LedgerStore, LoggedEvent, NewEvent, StoreError};
+
+/// The database file's name inside the data directory.
+pub const FILE_NAME: &str = "zcred.db";
+
+/// The migrations, in order: (version, SQL).
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_event_log.sql"))];
+
+/// The SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+    writer: std::sync::Arc<Mutex<()>>,
+}
+
+fn unavailable(what: &str, err: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(format!("{what}: {err}"))
+}
+
+fn to_i64(n: u64, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError::Conflict(format!("{what} {n} is too large to store")))
+}
+
+fn logged(row: &sqlx::sqlite::SqliteRow) -> Result<LoggedEvent, StoreError> {
+    let get_u64 = |name: &str| -> Result<u64, StoreError> {
+        let v: i64 = row
+            .try_get(name)
+            .map_err(|e| unavailable("reading an event", e))?;
+        u64::try_from(v)
+            .map_err(|_| StoreError::Unavailable(format!("stored {name} {v} is negative")))
+    };
+    let get_str = |name: &str| -> Result<String, StoreError> {
+        row.try_get(name)
+            .map_err(|e| unavailable("reading an event", e))
+    };
+    Ok(LoggedEvent {
+        ordinal: get_u64("ordinal")?,
+        event: NewEvent {
+            prefix: get_str("prefix")?,
+            sn: get_u64("sn")?,
+            ilk: get_str("ilk")?,
+            said: get_str("said")?,
+            message: get_str("message")?,
+        },
+    })
+}
+
+impl SqliteStore {
+    /// Opens (creating it if needed) `zcred.db` in `data_dir`, which is created too.
+    pub async fn open_dir(data_dir: &Path) -> Result<SqliteStore, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Unavailable(format!(
+                "cannot create data directory {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        SqliteStore::open(&data_dir.join(FILE_NAME), true).await
+    }
+
+    /// Opens the database file `path`; with `create`, makes it when missing.
+    pub async fn open(path: &Path, create: bool) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(|e| unavailable("sqlite options", e))?
+            .filename(path)
+            .create_if_missing(create)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| unavailable(&format!("cannot open {}", path.display()), e))?;
+        let store = SqliteStore {
+            pool,
+            path: path.to_owned(),
+            writer: std::sync::Arc::new(Mutex::new(())),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let _write = self.writer.lock().await;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS zcred_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(|e| unavailable("creating the migrations table", e))?;
+        for (version, sql) in MIGRATIONS {
+            let mut tx = self
+                .pool
+                .begin()
+                .await
+                .map_err(|e| unavailable("migration", e))?;
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM zcred_migrations WHERE version = ?")
+                    .bind(version)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(|e| unavailable("migration", e))?;
+            if done.is_some() {
+                continue;
+            }
+            sqlx::raw_sql(sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| unavailable(&format!("migration {version}"), e))?;
+            sqlx::query(
+                "INSERT INTO zcred_migrations (version, applied_at) VALUES (?, datetime('now'))",
+            )
+            .bind(version)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| unavailable("migration", e))?;
+            tx.commit().await.map_err(|e| unavailable("migration", e))?;
+        }
+        Ok(())
+    }
+
+    /// Closes the pool (checkpointing the WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl LedgerStore for SqliteStore {
+    async fn append(&self, append: Append) -> Result<Vec<u64>, StoreError> {
+        let _write = self.writer.lock().await;
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| unavailable("append", e))?;
+        let mut ordinals = Vec::with_capacity(append.events.len());
+        for e in &append.events {
+            let result = sqlx::query(
+                "INSERT INTO events (prefix, sn, ilk, said, message) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&e.prefix)
+            .bind(to_i64(e.sn, "sequence number")?)
+            .bind(&e.ilk)
+            .bind(&e.said)
+            .bind(&e.message)
+            .execute(&mut *tx)
+            .await;
+            match result {
+                Ok(done) => ordinals.push(done.last_insert_rowid() as u64),
+                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                    return Err(StoreError::Conflict(format!(
+                        "{} already has an event at sn {}",
+                        e.prefix, e.sn
+                    )));
+                }
+                Err(err) => return Err(unavailable("append", err)),
+            }
+        }
+        for s in &append.states {
+            sqlx::query(
+                "INSERT INTO states (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(&s.key)
+            .bind(&s.value)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| unavailable("append state", e))?;
+        }
+        tx.commit().await.map_err(|e| unavailable("commit", e))?;
+        Ok(ordinals)
+    }
+
+    async fn event(&self, prefix: &str, sn: u64) -> Result<Option<LoggedEvent>, StoreError> {
+        let row = sqlx::query(
+            "SELECT ordinal, prefix, sn, ilk, said, message FROM events WHERE prefix = ? AND sn = ? AND ilk <> 'rct'",
+        )
+        .bind(prefix)
+        .bind(to_i64(sn, "sequence number")?)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| unavailable("event", e))?;
+        row.as_ref().map(logged).transpose()
+    }
+
+    async fn log(&self, prefix: &str) -> Result<Vec<LoggedEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT ordinal, prefix, sn, ilk, said, message FROM events WHERE prefix = ? AND ilk <> 'rct' ORDER BY sn",
+        )
+        .bind(prefix)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| unavailable("log", e))?;
+        rows.iter().map(logged).collect()
+    }
+
+    async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<LoggedEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT ordinal, prefix, sn, ilk, said, message FROM events WHERE ordinal > ? ORDER BY ordinal LIMIT ?",
+        )
+        .bind(to_i64(after, "ordinal")?)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| unavailable("events", e))?;
+        rows.iter().map(logged).collect()
+    }
+
+    async fn state(&self, key: &str) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT value FROM states WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| unavailable("state", e))
+    }
+}

@@ -1,0 +1,154 @@
+//! The story every backend must pass (atuin's `db_story` pattern): run it against a fresh or a
+//! shared database; `tag` keeps the identifiers of one run apart from earlier runs'.
+
+use crate::{Append, LedgerStore, NewEvent, StateUpdate, StoreError};
+
+fn event(prefix: &str, sn: u64, ilk: &str) -> NewEvent {
+    NewEvent {
+        prefix: prefix.to_owned(),
+        sn,
+        ilk: ilk.to_owned(),
+        said: format!("E{prefix}-{sn}"),
+        message: format!("{{\"v\":\"…\",\"t\":\"{ilk}\",\"i\":\"{prefix}\",\"s\":\"{sn:x}\"}}-AAB"),
+    }
+}
+
+fn state(key: &str, value: &str) -> StateUpdate {
+    StateUpdate {
+        key: key.to_owned(),
+        value: value.to_owned(),
+    }
+}
+
+/// Runs the whole story; panics with a message naming the broken promise.
+#[allow(clippy::unwrap_used, clippy::panic)]
+pub async fn run<S: LedgerStore>(store: &S, tag: &str) {
+    let a = format!("Ea{tag}");
+    let b = format!("Eb{tag}");
+    let key = format!("kel/{a}");
+
+    // Appends give increasing ordinals and write state in the same step.
+    let before = last_ordinal(store).await;
+    let ords = store
+        .append(Append {
+            events: vec![
+                event(&a, 0, "icp"),
+                event(&b, 0, "icp"),
+                event(&a, 1, "ixn"),
+            ],
+            states: vec![state(&key, "{\"sn\":1}")],
+        })
+        .await
+        .unwrap();
+    assert_eq!(ords.len(), 3, "one ordinal per event");
+    assert!(
+        ords[0] > before && ords[0] < ords[1] && ords[1] < ords[2],
+        "ordinals increase: {ords:?}"
+    );
+    assert_eq!(
+        store.state(&key).await.unwrap().as_deref(),
+        Some("{\"sn\":1}")
+    );
+
+    // Events are found by (prefix, sn), logs come in sn order, and the stream in ordinal order.
+    let found = store.event(&a, 1).await.unwrap().expect("event a/1");
+    assert_eq!(found.ordinal, ords[2]);
+    assert_eq!(found.event, event(&a, 1, "ixn"));
+    assert_eq!(store.event(&a, 2).await.unwrap(), None);
+    let log: Vec<u64> = store
+        .log(&a)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.event.sn)
+        .collect();
+    assert_eq!(log, [0, 1]);
+    let page = store.events_after(ords[0], 1).await.unwrap();
+    assert_eq!(page.len(), 1, "limit is respected");
+    assert_eq!(page[0].ordinal, ords[1]);
+    let tail = store.events_after(before, 100_000).await.unwrap();
+    let mine: Vec<u64> = tail
+        .iter()
+        .filter(|e| e.event.prefix == a || e.event.prefix == b)
+        .map(|e| e.ordinal)
+        .collect();
+    assert_eq!(mine, ords, "first-seen order");
+
+    // A taken (prefix, sn) refuses the whole append: no event, no state.
+    let err = store
+        .append(Append {
+            events: vec![event(&b, 1, "ixn"), event(&a, 1, "ixn")],
+            states: vec![state(&key, "{\"sn\":99}")],
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(
+        store.event(&b, 1).await.unwrap(),
+        None,
+        "nothing of a refused append is written"
+    );
+    assert_eq!(
+        store.state(&key).await.unwrap().as_deref(),
+        Some("{\"sn\":1}")
+    );
+
+    // Two events at one place in a single append conflict too.
+    let err = store
+        .append(Append {
+            events: vec![event(&b, 1, "ixn"), event(&b, 1, "rot")],
+            states: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+
+    // Receipts share the place of the event they receipt.
+    store
+        .append(Append {
+            events: vec![event(&a, 1, "rct"), event(&a, 1, "rct")],
+            states: vec![state(&key, "{\"sn\":1,\"receipts\":2}")],
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.event(&a, 1).await.unwrap().unwrap().event.ilk, "ixn");
+    assert_eq!(
+        store.log(&a).await.unwrap().len(),
+        2,
+        "receipts are not log entries"
+    );
+    assert_eq!(
+        store.state(&key).await.unwrap().as_deref(),
+        Some("{\"sn\":1,\"receipts\":2}"),
+        "a state write replaces the row"
+    );
+
+    // Of two concurrent appends at one place, exactly one wins.
+    let (x, y) = tokio::join!(
+        store.append(Append {
+            events: vec![event(&b, 1, "ixn")],
+            states: vec![],
+        }),
+        store.append(Append {
+            events: vec![event(&b, 1, "rot")],
+            states: vec![],
+        }),
+    );
+    assert!(
+        x.is_ok() != y.is_ok(),
+        "exactly one of two racing appends wins: {x:?} {y:?}"
+    );
+    assert!(matches!(x.err().or(y.err()), Some(StoreError::Conflict(_))));
+    assert_eq!(store.state("no such key").await.unwrap(), None);
+}
+
+async fn last_ordinal<S: LedgerStore>(store: &S) -> u64 {
+    let mut after = 0;
+    loop {
+        let page = store.events_after(after, 10_000).await.unwrap_or_default();
+        match page.last() {
+            Some(e) => after = e.ordinal,
+            None => return after,
+        }
+    }
+}

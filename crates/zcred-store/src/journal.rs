@@ -1,0 +1,167 @@
+//! The journal: the one way events get into a store. It checks each message against the cached
+//! ledger (key state, registries, credentials), then appends the accepted events together with
+//! the state rows they change, in one transaction.
+//!
+//! State rows: `kel/<prefix>` ([`KeyState`](zcred_ledger::verify::KeyState)),
+//! `registry/<id>` and `credential/<said>` as JSON, so that a status can be read without a
+//! replay.
+//!
+//! A batch is checked in order. When message `k` is refused, messages before it (valid, and
+//! already folded into the cache) are still stored, and the error names `k`; when the store
+//! fails, the cache is rebuilt from the store, so cache and store never disagree.
+
+use std::collections::BTreeSet;
+
+use tokio::sync::Mutex;
+use zcred_ledger::event::Body;
+use zcred_ledger::verify::{Ledger, Options, Outcome, Problem};
+use zcred_ledger::Message;
+
+use crate::{replay, Append, LedgerStore, NewEvent, ReplayError, StateUpdate, StoreError};
+
+/// Why a submitted batch was not (wholly) recorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JournalError {
+    /// Message `index` of the batch is invalid; the ones before it were recorded.
+    #[error("message {index} is invalid: {problem}")]
+    Invalid {
+        /// Its position in the batch.
+        index: usize,
+        /// Why.
+        problem: Problem,
+    },
+    /// Message `index` depends on an event the ledger does not have.
+    #[error("message {index} depends on something not recorded: {reason}")]
+    Pending {
+        /// Its position in the batch.
+        index: usize,
+        /// What it waits for.
+        reason: String,
+    },
+    /// Message `index` is not a KEL or TEL event.
+    #[error("message {index} is not a KEL or TEL event")]
+    NotAnEvent {
+        /// Its position in the batch.
+        index: usize,
+    },
+    /// The store failed; nothing of this batch was recorded.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The store failed, and rebuilding the cache from it failed too.
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+}
+
+/// Verified appends to a [`LedgerStore`], with the ledger cached in memory.
+#[derive(Debug)]
+pub struct Journal<S> {
+    store: S,
+    options: Options,
+    ledger: Mutex<Ledger>,
+}
+
+fn state_keys(message: &Message) -> Vec<String> {
+    let Some(event) = message.as_event() else {
+        return vec![];
+    };
+    match event.body() {
+        Body::Inception(_) | Body::Rotation(_) | Body::Interaction(_) => {
+            vec![format!("kel/{}", event.prefix())]
+        }
+        Body::RegistryInception(_) | Body::RegistryRotation(_) => {
+            vec![format!("registry/{}", event.prefix())]
+        }
+        Body::Issuance(_) | Body::Revocation(_) => vec![format!("credential/{}", event.prefix())],
+        Body::BackerIssuance(_) | Body::BackerRevocation(_) => {
+            vec![format!("credential/{}", event.prefix())]
+        }
+        Body::Receipt(_) => vec![],
+    }
+}
+
+fn state_value(ledger: &Ledger, key: &str) -> Option<String> {
+    let (kind, id) = key.split_once('/')?;
+    match kind {
+        "kel" => serde_json::to_string(ledger.key_state(id)?).ok(),
+        "registry" => serde_json::to_string(ledger.registry(id)?).ok(),
+        "credential" => serde_json::to_string(ledger.credential(id)?).ok(),
+        _ => None,
+    }
+}
+
+impl<S: LedgerStore> Journal<S> {
+    /// Opens a journal over `store`, replaying (and so verifying) every stored event.
+    pub async fn open(store: S, options: Options) -> Result<Journal<S>, ReplayError> {
+        let ledger = replay(&store, options).await?;
+        Ok(Journal {
+            store,
+            options,
+            ledger: Mutex::new(ledger),
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Runs `f` on the cached ledger.
+    pub async fn read<R>(&self, f: impl FnOnce(&Ledger) -> R) -> R {
+        f(&*self.ledger.lock().await)
+    }
+
+    /// Checks `messages` in order and records the accepted ones with the state they change.
+    /// Returns the ordinals given (duplicates of recorded events get none).
+    pub async fn submit(&self, messages: &[Message]) -> Result<Vec<u64>, JournalError> {
+        let mut ledger = self.ledger.lock().await;
+        let mut events = Vec::new();
+        let mut keys = BTreeSet::new();
+        let mut refused = None;
+        for (index, message) in messages.iter().enumerate() {
+            let Some(new) = NewEvent::from_message(message) else {
+                refused = Some(JournalError::NotAnEvent { index });
+                break;
+            };
+            match ledger.process(message) {
+                Ok(Outcome::Accepted) => {
+                    events.push(new);
+                    keys.extend(state_keys(message));
+                }
+                Ok(Outcome::Duplicate) => {}
+                Ok(Outcome::Pending(reason)) => {
+                    refused = Some(JournalError::Pending { index, reason });
+                    break;
+                }
+                Err(problem) => {
+                    refused = Some(JournalError::Invalid { index, problem });
+                    break;
+                }
+            }
+        }
+        let states = keys
+            .iter()
+            .filter_map(|key| {
+                state_value(&ledger, key).map(|value| StateUpdate {
+                    key: key.clone(),
+                    value,
+                })
+            })
+            .collect();
+        let ordinals = if events.is_empty() {
+            Vec::new()
+        } else {
+            match self.store.append(Append { events, states }).await {
+                Ok(ordinals) => ordinals,
+                Err(err) => {
+                    *ledger = replay(&self.store, self.options).await?;
+                    return Err(err.into());
+                }
+            }
+        };
+        match refused {
+            Some(err) => Err(err),
+            None => Ok(ordinals),
+        }
+    }
+}

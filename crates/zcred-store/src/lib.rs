@@ -1,0 +1,216 @@
+//! zcred-store: the storage traits every backend implements, the in-memory backend, and the
+//! conformance suite ([`conformance`]) that SQLite and PostgreSQL run too.
+//!
+//! - [`LedgerStore`]: the append-only event log (KEL and TEL events with their attachments, in
+//!   first-seen order) and the state rows derived from it, written together in one transaction.
+//! - [`MemoryStore`]: the same contract in memory, for tests and benchmarks.
+//! - [`journal`]: verifies messages against the cached key state, then appends them with the
+//!   updated state, so that what is stored has always been verified.
+//! - [`export`] / [`replay`]: the log as a CESR text stream, and the ledger rebuilt from it.
+//!
+//! **Invariant**: the event log is never updated in place. An event is acknowledged only after
+//! the transaction that holds it (and the state it changes) committed. At most one event other
+//! than a receipt sits at each (prefix, sn): a second one is a [`StoreError::Conflict`] and
+//! nothing of that append is written.
+
+use std::future::Future;
+
+pub mod conformance;
+pub mod journal;
+mod memory;
+
+pub use journal::{Journal, JournalError};
+pub use memory::MemoryStore;
+
+use zcred_ledger::verify::{Ledger, Options, Outcome};
+use zcred_ledger::{Ilk, Message};
+
+/// Why a store operation failed. The variants say whose problem it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The thing asked for is not there.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The write conflicts with what is stored (a taken (prefix, sn), a stale state).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The store could not be reached or failed; nothing was written.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// An event to append: its place in its log and its CESR text (body and attachments).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// The log (`i`): an AID, a registry id or a credential SAID.
+    pub prefix: String,
+    /// Sequence number in that log.
+    pub sn: u64,
+    /// Event type (`icp`, `iss`, …).
+    pub ilk: String,
+    /// The event's SAID (for a receipt, the receipted event's).
+    pub said: String,
+    /// The message as CESR text: the raw body followed by its attachments.
+    pub message: String,
+}
+
+impl NewEvent {
+    /// The stored form of a message.
+    pub fn from_message(message: &Message) -> Option<NewEvent> {
+        let event = message.as_event()?;
+        Some(NewEvent {
+            prefix: event.prefix().to_owned(),
+            sn: event.sn(),
+            ilk: event.ilk().as_str().to_owned(),
+            said: event.said().to_string(),
+            message: message.to_text(),
+        })
+    }
+
+    /// Receipts may share a (prefix, sn) with the event they receipt and with each other.
+    pub fn is_receipt(&self) -> bool {
+        self.ilk == Ilk::Rct.as_str()
+    }
+}
+
+/// A stored event, with the position the store gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedEvent {
+    /// First-seen ordinal across the whole store: increasing, from 1.
+    pub ordinal: u64,
+    /// The event.
+    pub event: NewEvent,
+}
+
+/// A state row written with the events that change it (key → JSON text), replacing what the
+/// key held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateUpdate {
+    /// The key, e.g. `kel/<prefix>` or `credential/<said>`.
+    pub key: String,
+    /// The value, JSON text.
+    pub value: String,
+}
+
+/// One atomic write: events appended and state rows replaced, all or nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Append {
+    /// Events, in the order they were first seen.
+    pub events: Vec<NewEvent>,
+    /// State rows.
+    pub states: Vec<StateUpdate>,
+}
+
+/// The event log and its derived state. Every backend runs [`conformance::run`].
+pub trait LedgerStore: Send + Sync {
+    /// Appends `append.events` (giving them the next ordinals) and writes `append.states`, in
+    /// one transaction. Returns the ordinals given. A non-receipt event whose (prefix, sn) is
+    /// taken, or two in one append, is a [`StoreError::Conflict`] and nothing is written.
+    fn append(&self, append: Append) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
+
+    /// The non-receipt event at (`prefix`, `sn`).
+    fn event(
+        &self,
+        prefix: &str,
+        sn: u64,
+    ) -> impl Future<Output = Result<Option<LoggedEvent>, StoreError>> + Send;
+
+    /// The non-receipt events of one log, by sequence number.
+    fn log(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<LoggedEvent>, StoreError>> + Send;
+
+    /// Up to `limit` events with ordinals above `after`, in ordinal order.
+    fn events_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<LoggedEvent>, StoreError>> + Send;
+
+    /// The state row `key`.
+    fn state(&self, key: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+}
+
+/// How many events [`export`] and [`replay`] read per page.
+const PAGE: usize = 1000;
+
+/// Writes every stored event, in first-seen order, as one CESR text stream (no separators, as
+/// keripy writes). Returns how many events it wrote.
+pub async fn export<S: LedgerStore>(
+    store: &S,
+    out: &mut impl std::io::Write,
+) -> Result<u64, StoreError> {
+    let mut after = 0;
+    let mut written = 0;
+    loop {
+        let page = store.events_after(after, PAGE).await?;
+        for e in &page {
+            out.write_all(e.event.message.as_bytes())
+                .map_err(|err| StoreError::Unavailable(format!("writing the export: {err}")))?;
+            after = e.ordinal;
+            written += 1;
+        }
+        if page.len() < PAGE {
+            return Ok(written);
+        }
+    }
+}
+
+/// Why a replay of the store did not give a verified ledger.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReplayError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored event does not verify (the store was altered outside zcred).
+    #[error("stored event {ordinal} ({ilk} of {prefix} at sn {sn}) does not verify: {reason}")]
+    Invalid {
+        /// Its ordinal.
+        ordinal: u64,
+        /// Its type.
+        ilk: String,
+        /// Its log.
+        prefix: String,
+        /// Its sequence number.
+        sn: u64,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Rebuilds the verified ledger from every stored event (recovery after a restart: open the
+/// store, replay, verify).
+pub async fn replay<S: LedgerStore>(store: &S, options: Options) -> Result<Ledger, ReplayError> {
+    let mut ledger = Ledger::new(options);
+    let mut after = 0;
+    loop {
+        let page = store.events_after(after, PAGE).await?;
+        for logged in &page {
+            let e = &logged.event;
+            let invalid = |reason: String| ReplayError::Invalid {
+                ordinal: logged.ordinal,
+                ilk: e.ilk.clone(),
+                prefix: e.prefix.clone(),
+                sn: e.sn,
+                reason,
+            };
+            let message = zcred_ledger::stream::parse_stream(e.message.as_bytes())
+                .map_err(|err| invalid(err.reason()))?
+                .into_iter()
+                .next()
+                .ok_or_else(|| invalid("empty message".into()))?;
+            match ledger.process(&message) {
+                Ok(Outcome::Accepted | Outcome::Duplicate) => {}
+                Ok(Outcome::Pending(reason)) => return Err(invalid(reason)),
+                Err(problem) => return Err(invalid(problem.to_string())),
+            }
+            after = logged.ordinal;
+        }
+        if page.len() < PAGE {
+            return Ok(ledger);
+        }
+    }
+}

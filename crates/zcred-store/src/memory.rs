@@ -1,0 +1,102 @@
+//! The in-memory backend: the [`LedgerStore`] contract with no durability, for tests and
+//! benchmarks.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::{Append, LedgerStore, LoggedEvent, StoreError};
+
+/// Events and state in memory. Appends are atomic (one lock).
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    events: Vec<LoggedEvent>,
+    /// Non-receipt events of each log: sn → position in `events`.
+    logs: HashMap<String, BTreeMap<u64, usize>>,
+    states: HashMap<String, String>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>, StoreError> {
+        self.inner
+            .lock()
+            .map_err(|_| StoreError::Unavailable("the in-memory store's lock is poisoned".into()))
+    }
+}
+
+impl LedgerStore for MemoryStore {
+    async fn append(&self, append: Append) -> Result<Vec<u64>, StoreError> {
+        let mut inner = self.lock()?;
+        let mut claimed: Vec<(&str, u64)> = Vec::new();
+        for e in append.events.iter().filter(|e| !e.is_receipt()) {
+            let taken = inner
+                .logs
+                .get(&e.prefix)
+                .is_some_and(|log| log.contains_key(&e.sn));
+            if taken || claimed.contains(&(e.prefix.as_str(), e.sn)) {
+                return Err(StoreError::Conflict(format!(
+                    "{} already has an event at sn {}",
+                    e.prefix, e.sn
+                )));
+            }
+            claimed.push((&e.prefix, e.sn));
+        }
+        let mut ordinals = Vec::with_capacity(append.events.len());
+        for event in append.events {
+            let ordinal = inner.events.len() as u64 + 1;
+            if !event.is_receipt() {
+                let at = inner.events.len();
+                inner
+                    .logs
+                    .entry(event.prefix.clone())
+                    .or_default()
+                    .insert(event.sn, at);
+            }
+            inner.events.push(LoggedEvent { ordinal, event });
+            ordinals.push(ordinal);
+        }
+        for s in append.states {
+            inner.states.insert(s.key, s.value);
+        }
+        Ok(ordinals)
+    }
+
+    async fn event(&self, prefix: &str, sn: u64) -> Result<Option<LoggedEvent>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner
+            .logs
+            .get(prefix)
+            .and_then(|log| log.get(&sn))
+            .map(|&at| inner.events[at].clone()))
+    }
+
+    async fn log(&self, prefix: &str) -> Result<Vec<LoggedEvent>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner
+            .logs
+            .get(prefix)
+            .map(|log| log.values().map(|&at| inner.events[at].clone()).collect())
+            .unwrap_or_default())
+    }
+
+    async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<LoggedEvent>, StoreError> {
+        let inner = self.lock()?;
+        let start = usize::try_from(after)
+            .unwrap_or(usize::MAX)
+            .min(inner.events.len());
+        Ok(inner.events[start..].iter().take(limit).cloned().collect())
+    }
+
+    async fn state(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.lock()?.states.get(key).cloned())
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests of zcred-store: the conformance story on the in-memory store, and the
+//! journal recording zcred's flows, exporting them and replaying them.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+mod journal;
+
+#[tokio::test]
+async fn memory_store_passes_the_conformance_story() {
+    let store = zcred_store::MemoryStore::new();
+    zcred_store::conformance::run(&store, "mem").await;
+}
