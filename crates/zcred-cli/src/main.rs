@@ -48,6 +48,42 @@ enum Command {
     /// Verifiable credentials.
     #[command(subcommand)]
     Vc(VcCommand),
+    /// The KERI event logs: SAIDs, offline verification, export.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Compute the SAID of a KEL or TEL event, an ACDC or a JSON Schema, and say whether the
+    /// document carries it. Exits 0 when it matches, 1 when not.
+    Said {
+        /// The JSON file (`-` for standard input).
+        file: PathBuf,
+    },
+    /// Verify a CESR text stream of KEL and TEL events with their attachments. Exits 0 with a
+    /// summary of key and credential states, or 1 naming the first bad event.
+    Verify {
+        /// The stream (`-` for standard input).
+        #[arg(long)]
+        file: PathBuf,
+        /// Accept anchoring events with many seals (zcred's batch mode; not keripy-verifiable).
+        #[arg(long)]
+        batch_anchors: bool,
+    },
+    /// Write every event the service recorded, in first-seen order, as one CESR text stream:
+    /// to --out (then a JSON summary is printed), or else to standard output.
+    Export {
+        /// Directory of the embedded database.
+        #[arg(long, env = "ZCRED_DATA_DIR", default_value = "./zcred-data")]
+        data_dir: PathBuf,
+        /// PostgreSQL URL, instead of the embedded database.
+        #[arg(long, env = "ZCRED_DATABASE_URL")]
+        database_url: Option<String>,
+        /// Write the stream to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -167,6 +203,11 @@ impl From<Value> for Output {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli.command) {
+        // The export to standard output printed the stream itself.
+        Ok(Output {
+            json: Value::Null,
+            ok: true,
+        }) => ExitCode::SUCCESS,
         Ok(out) => {
             let mut stdout = std::io::stdout().lock();
             let printed = serde_json::to_writer_pretty(&mut stdout, &out.json).is_ok()
@@ -200,7 +241,146 @@ fn run(command: Command) -> Result<Output, Failure> {
             at,
             vc,
         }) => vc_verify(&issuer_key, &issuer_bbs_key, at.as_deref(), &vc),
+        Command::Ledger(cmd) => ledger_command(cmd),
     }
+}
+
+/// Reads a file, or standard input for `-`.
+fn read_input(path: &PathBuf) -> Result<Vec<u8>, Failure> {
+    if path.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+            .map_err(|e| bad(format!("reading standard input: {e}")))?;
+        Ok(bytes)
+    } else {
+        std::fs::read(path).map_err(|e| bad(format!("reading {}: {e}", path.display())))
+    }
+}
+
+fn ledger_command(cmd: LedgerCommand) -> Result<Output, Failure> {
+    match cmd {
+        LedgerCommand::Said { file } => {
+            let bytes = read_input(&file)?;
+            let value: Value = serde_json::from_slice(&bytes)
+                .map_err(|e| bad(format!("{} is not JSON: {e}", file.display())))?;
+            let Value::Object(map) = value else {
+                return Err(bad(format!("{} is not a JSON object", file.display())));
+            };
+            let check = zcred_ledger::inspect::check_said(&map).map_err(|e| match e {
+                zcred_ledger::EventError::NotObject => bad(
+                    "not a KERI event, ACDC or JSON Schema: it has no version string \"v\" and no \"$id\"",
+                ),
+                other => bad(other),
+            })?;
+            let ok = check.matches;
+            Ok(Output {
+                json: serde_json::to_value(check).map_err(bad)?,
+                ok,
+            })
+        }
+        LedgerCommand::Verify {
+            file,
+            batch_anchors,
+        } => {
+            let bytes = read_input(&file)?;
+            let options = zcred_ledger::Options { batch_anchors };
+            match zcred_ledger::verify::verify_stream(&bytes, options) {
+                Ok(ledger) => Ok(ledger_summary(&ledger).into()),
+                Err(failure) => Ok(Output {
+                    json: json!({
+                        "verified": false,
+                        "event": failure.at,
+                        "error": failure.reason,
+                    }),
+                    ok: false,
+                }),
+            }
+        }
+        LedgerCommand::Export {
+            data_dir,
+            database_url,
+            out,
+        } => ledger_export(&data_dir, database_url.as_deref(), out.as_deref()),
+    }
+}
+
+/// Key states, registries and credentials of a verified stream, in a stable order.
+fn ledger_summary(ledger: &zcred_ledger::Ledger) -> Value {
+    let mut kels: Vec<_> = ledger.key_states().collect();
+    kels.sort_by(|a, b| a.prefix.cmp(&b.prefix));
+    let mut registries: Vec<_> = ledger.registries().collect();
+    registries.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut credentials: Vec<_> = ledger.credentials().collect();
+    credentials.sort_by(|a, b| a.said.cmp(&b.said));
+    let revoked = credentials
+        .iter()
+        .filter(|c| c.status == zcred_ledger::verify::Status::Revoked)
+        .count();
+    json!({
+        "verified": true,
+        "events": ledger.accepted(),
+        "keyStates": kels,
+        "registries": registries,
+        "credentials": credentials,
+        "issued": credentials.len() - revoked,
+        "revoked": revoked,
+        "duplicity": ledger.duplicity(),
+    })
+}
+
+fn ledger_export(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    out: Option<&std::path::Path>,
+) -> Result<Output, Failure> {
+    if database_url.is_some() {
+        return Err(bad(
+            "--database-url: exporting from PostgreSQL is not supported yet; use --data-dir",
+        ));
+    }
+    let db = data_dir.join(zcred_store_sqlite::FILE_NAME);
+    if !db.is_file() {
+        return Err(bad(format!(
+            "no zcred database at {} (run `zcred serve` with this --data-dir first)",
+            db.display()
+        )));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| bad(format!("starting the runtime: {e}")))?;
+    runtime.block_on(async {
+        let store = zcred_store_sqlite::SqliteStore::open(&db, false)
+            .await
+            .map_err(bad)?;
+        let result = match out {
+            Some(path) => {
+                let file = std::fs::File::create(path)
+                    .map_err(|e| bad(format!("creating {}: {e}", path.display())))?;
+                let mut writer = std::io::BufWriter::new(file);
+                let events = zcred_store::export(&store, &mut writer)
+                    .await
+                    .map_err(bad)?;
+                writer
+                    .flush()
+                    .map_err(|e| bad(format!("writing {}: {e}", path.display())))?;
+                Output::from(json!({ "events": events, "file": path }))
+            }
+            None => {
+                let mut stdout = std::io::stdout().lock();
+                zcred_store::export(&store, &mut stdout)
+                    .await
+                    .map_err(bad)?;
+                stdout.flush().map_err(|e| bad(format!("writing: {e}")))?;
+                Output {
+                    json: Value::Null,
+                    ok: true,
+                }
+            }
+        };
+        store.close().await;
+        Ok(result)
+    })
 }
 
 fn serve(args: ServeArgs) -> Result<Output, Failure> {

@@ -8,6 +8,7 @@
 //! - [`acdc`]: ACDC v1 credentials and JSON Schema SAIDs.
 //! - [`stream`]: CESR text streams of events with attachments.
 //! - [`verify`]: the verifier that folds events into key and credential state.
+//! - [`inspect`]: the SAID of any event, ACDC or schema as a person hands it over.
 //! - [`flows`]: zcred's identities (issuer, delegated anchoring agent, registry) and the events
 //!   each API operation writes.
 //!
@@ -19,6 +20,7 @@ pub mod build;
 pub mod cesr;
 pub mod event;
 pub mod flows;
+pub mod inspect;
 pub mod said;
 pub mod stream;
 pub mod verify;

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn zcred(args: &[&str]) -> Output {
+pub fn zcred(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_zcred"))
         .args(args)
         .env_remove("ZCRED_LISTEN")
@@ -16,7 +16,7 @@ fn zcred(args: &[&str]) -> Output {
         .expect("zcred runs")
 }
 
-fn json_out(out: &Output) -> Value {
+pub fn json_out(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "stdout is not JSON ({e}): {}\nstderr: {}",
@@ -26,7 +26,7 @@ fn json_out(out: &Output) -> Value {
     })
 }
 
-fn ok(args: &[&str]) -> Value {
+pub fn ok(args: &[&str]) -> Value {
     let out = zcred(args);
     assert!(
         out.status.success(),
@@ -36,7 +36,7 @@ fn ok(args: &[&str]) -> Value {
     json_out(&out)
 }
 
-fn refused(args: &[&str]) -> String {
+pub fn refused(args: &[&str]) -> String {
     let out = zcred(args);
     assert_eq!(out.status.code(), Some(2), "{args:?} should be refused");
     assert!(out.stdout.is_empty());

@@ -2,3 +2,4 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod commands;
+mod ledger;
