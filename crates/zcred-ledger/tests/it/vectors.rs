@@ -279,6 +279,9 @@ fn keripy_delegation_streams_verify() {
         check_event_vector(v);
         stream.push_str(str_of(v, "stream"));
     }
+    let file_stream =
+        std::fs::read_to_string(vectors_dir().join("keripy/delegation.cesr")).unwrap();
+    assert_eq!(file_stream, stream, "delegation.cesr is these five streams");
     let ledger = verify_stream(stream.as_bytes(), Options::default()).unwrap();
     let del = Event::parse(str_of(find(&file, "del-dip"), "raw").as_bytes()).unwrap();
     let bob = Event::parse(str_of(find(&file, "bob-icp"), "raw").as_bytes()).unwrap();
