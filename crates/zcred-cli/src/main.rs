@@ -333,54 +333,65 @@ fn ledger_export(
     database_url: Option<&str>,
     out: Option<&std::path::Path>,
 ) -> Result<Output, Failure> {
-    if database_url.is_some() {
-        return Err(bad(
-            "--database-url: exporting from PostgreSQL is not supported yet; use --data-dir",
-        ));
-    }
-    let db = data_dir.join(zcred_store_sqlite::FILE_NAME);
-    if !db.is_file() {
-        return Err(bad(format!(
-            "no zcred database at {} (run `zcred serve` with this --data-dir first)",
-            db.display()
-        )));
-    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| bad(format!("starting the runtime: {e}")))?;
     runtime.block_on(async {
-        let store = zcred_store_sqlite::SqliteStore::open(&db, false)
-            .await
-            .map_err(bad)?;
-        let result = match out {
-            Some(path) => {
-                let file = std::fs::File::create(path)
-                    .map_err(|e| bad(format!("creating {}: {e}", path.display())))?;
-                let mut writer = std::io::BufWriter::new(file);
-                let events = zcred_store::export(&store, &mut writer)
+        match database_url {
+            Some(url) => {
+                let store = zcred_store_postgres::PostgresStore::connect(url)
                     .await
-                    .map_err(bad)?;
-                writer
-                    .flush()
-                    .map_err(|e| bad(format!("writing {}: {e}", path.display())))?;
-                Output::from(json!({ "events": events, "file": path }))
+                    .map_err(|e| bad(format!("--database-url: {e}")))?;
+                let result = export_to(&store, out).await;
+                store.close().await;
+                result
             }
             None => {
-                let mut stdout = std::io::stdout().lock();
-                zcred_store::export(&store, &mut stdout)
+                let db = data_dir.join(zcred_store_sqlite::FILE_NAME);
+                if !db.is_file() {
+                    return Err(bad(format!(
+                        "no zcred database at {} (run `zcred serve` with this --data-dir first)",
+                        db.display()
+                    )));
+                }
+                let store = zcred_store_sqlite::SqliteStore::open(&db, false)
                     .await
                     .map_err(bad)?;
-                stdout.flush().map_err(|e| bad(format!("writing: {e}")))?;
-                Output {
-                    json: Value::Null,
-                    ok: true,
-                }
+                let result = export_to(&store, out).await;
+                store.close().await;
+                result
             }
-        };
-        store.close().await;
-        Ok(result)
+        }
     })
+}
+
+/// Writes the store's stream to `out`, or to standard output.
+async fn export_to<S: zcred_store::LedgerStore>(
+    store: &S,
+    out: Option<&std::path::Path>,
+) -> Result<Output, Failure> {
+    match out {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| bad(format!("creating {}: {e}", path.display())))?;
+            let mut writer = std::io::BufWriter::new(file);
+            let events = zcred_store::export(store, &mut writer).await.map_err(bad)?;
+            writer
+                .flush()
+                .map_err(|e| bad(format!("writing {}: {e}", path.display())))?;
+            Ok(json!({ "events": events, "file": path }).into())
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            zcred_store::export(store, &mut stdout).await.map_err(bad)?;
+            stdout.flush().map_err(|e| bad(format!("writing: {e}")))?;
+            Ok(Output {
+                json: Value::Null,
+                ok: true,
+            })
+        }
+    }
 }
 
 fn serve(args: ServeArgs) -> Result<Output, Failure> {

@@ -1,0 +1,272 @@
+//! zcred-store-postgres: the scale-out store, for several zcred instances sharing one database.
+//!
+//! Appends take a transaction-scoped advisory lock, so that events get their ordinals in commit
+//! order across every instance (a reader paging by ordinal never skips an event that commits
+//! later with a smaller one). Migrations (`migrations/*.sql`, embedded) are applied at connect
+//! under another advisory lock and recorded in `zcred_migrations`. Triggers refuse `UPDATE`,
+//! `DELETE` and `TRUNCATE` of the event log.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::Row;
+use zcred_store::{Append, LedgerStore, LoggedEvent, NewEvent, StoreError};
+
+/// The migrations, in order: (version, SQL).
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_event_log.sql"))];
+
+/// Advisory lock keys ("zcred" in ASCII, then a purpose).
+const APPEND_LOCK: i64 = 0x7a63_7265_6400_0001;
+const MIGRATE_LOCK: i64 = 0x7a63_7265_6400_0002;
+
+/// The PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+fn unavailable(what: &str, err: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(format!("{what}: {err}"))
+}
+
+fn to_i64(n: u64, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError::Conflict(format!("{what} {n} is too large to store")))
+}
+
+fn logged(row: &PgRow) -> Result<LoggedEvent, StoreError> {
+    let get_u64 = |name: &str| -> Result<u64, StoreError> {
+        let v: i64 = row
+            .try_get(name)
+            .map_err(|e| unavailable("reading an event", e))?;
+        u64::try_from(v)
+            .map_err(|_| StoreError::Unavailable(format!("stored {name} {v} is negative")))
+    };
+    let get_str = |name: &str| -> Result<String, StoreError> {
+        row.try_get(name)
+            .map_err(|e| unavailable("reading an event", e))
+    };
+    Ok(LoggedEvent {
+        ordinal: get_u64("ordinal")?,
+        event: NewEvent {
+            prefix: get_str("prefix")?,
+            sn: get_u64("sn")?,
+            ilk: get_str("ilk")?,
+            said: get_str("said")?,
+            message: get_str("message")?,
+        },
+    })
+}
+
+/// The URL without its password, for messages.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}@{}", &url[..scheme + 3], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://…`) and applies the migrations.
+    pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        PostgresStore::connect_in_schema(url, None).await
+    }
+
+    /// Connects with every table in `schema` (created when missing; lowercase letters, digits
+    /// and `_` only), which keeps deployments or test runs sharing one database apart.
+    pub async fn connect_in_schema(
+        url: &str,
+        schema: Option<&str>,
+    ) -> Result<PostgresStore, StoreError> {
+        let mut connect = PgConnectOptions::from_str(url).map_err(|e| {
+            StoreError::Unavailable(format!("{} is not a PostgreSQL URL: {e}", redacted(url)))
+        })?;
+        if let Some(schema) = schema {
+            let valid = !schema.is_empty()
+                && schema.len() <= 63
+                && schema
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !valid {
+                return Err(StoreError::Conflict(format!(
+                    "schema name {schema:?} must be 1 to 63 lowercase letters, digits or _"
+                )));
+            }
+            connect = connect.options([("search_path", schema)]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(connect)
+            .await
+            .map_err(|e| unavailable(&format!("cannot connect to {}", redacted(url)), e))?;
+        if let Some(schema) = schema {
+            sqlx::raw_sql(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+                .execute(&pool)
+                .await
+                .map_err(|e| unavailable("creating the schema", e))?;
+        }
+        let store = PostgresStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| unavailable("migration", e))?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(MIGRATE_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| unavailable("migration lock", e))?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS zcred_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unavailable("creating the migrations table", e))?;
+        for (version, sql) in MIGRATIONS {
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM zcred_migrations WHERE version = $1")
+                    .bind(version)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(|e| unavailable("migration", e))?;
+            if done.is_some() {
+                continue;
+            }
+            sqlx::raw_sql(sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| unavailable(&format!("migration {version}"), e))?;
+            sqlx::query("INSERT INTO zcred_migrations (version) VALUES ($1)")
+                .bind(version)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| unavailable("migration", e))?;
+        }
+        tx.commit().await.map_err(|e| unavailable("migration", e))
+    }
+
+    /// The connection pool (for tests and tools that need SQL past the store).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl LedgerStore for PostgresStore {
+    async fn append(&self, append: Append) -> Result<Vec<u64>, StoreError> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| unavailable("append", e))?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(APPEND_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| unavailable("append lock", e))?;
+        let mut ordinals = Vec::with_capacity(append.events.len());
+        for e in &append.events {
+            let result: Result<i64, sqlx::Error> = sqlx::query_scalar(
+                "INSERT INTO events (prefix, sn, ilk, said, message) VALUES ($1, $2, $3, $4, $5) RETURNING ordinal",
+            )
+            .bind(&e.prefix)
+            .bind(to_i64(e.sn, "sequence number")?)
+            .bind(&e.ilk)
+            .bind(&e.said)
+            .bind(&e.message)
+            .fetch_one(&mut *tx)
+            .await;
+            match result {
+                Ok(ordinal) => ordinals.push(ordinal as u64),
+                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                    return Err(StoreError::Conflict(format!(
+                        "{} already has an event at sn {}",
+                        e.prefix, e.sn
+                    )));
+                }
+                Err(err) => return Err(unavailable("append", err)),
+            }
+        }
+        for s in &append.states {
+            sqlx::query(
+                "INSERT INTO states (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(&s.key)
+            .bind(&s.value)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| unavailable("append state", e))?;
+        }
+        tx.commit().await.map_err(|e| unavailable("commit", e))?;
+        Ok(ordinals)
+    }
+
+    async fn event(&self, prefix: &str, sn: u64) -> Result<Option<LoggedEvent>, StoreError> {
+        let row = sqlx::query(
+            "SELECT ordinal, prefix, sn, ilk, said, message FROM events WHERE prefix = $1 AND sn = $2 AND ilk <> 'rct'",
+        )
+        .bind(prefix)
+        .bind(to_i64(sn, "sequence number")?)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| unavailable("event", e))?;
+        row.as_ref().map(logged).transpose()
+    }
+
+    async fn log(&self, prefix: &str) -> Result<Vec<LoggedEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT ordinal, prefix, sn, ilk, said, message FROM events WHERE prefix = $1 AND ilk <> 'rct' ORDER BY sn",
+        )
+        .bind(prefix)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| unavailable("log", e))?;
+        rows.iter().map(logged).collect()
+    }
+
+    async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<LoggedEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT ordinal, prefix, sn, ilk, said, message FROM events WHERE ordinal > $1 ORDER BY ordinal LIMIT $2",
+        )
+        .bind(to_i64(after, "ordinal")?)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| unavailable("events", e))?;
+        rows.iter().map(logged).collect()
+    }
+
+    async fn state(&self, key: &str) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT value FROM states WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| unavailable("state", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            super::redacted("postgres://alice:s3cret@db:5432/x"),
+            "postgres://alice@db:5432/x"
+        );
+        assert_eq!(super::redacted("postgres://db/x"), "postgres://db/x");
+    }
+}

@@ -1,0 +1,131 @@
+//! The conformance story, a journal round trip and the append-only triggers on PostgreSQL
+//! (`ZCRED_TEST_DATABASE_URL`). Each test works in a schema of its own, dropped at the end.
+//! Without the variable the tests say they skipped; with it, an unreachable database fails them.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+use zcred_crypto::zetrix::SigningKey;
+use zcred_ledger::flows::{self, Controller};
+use zcred_ledger::verify::{verify_stream, Options, Status};
+use zcred_ledger::Said;
+use zcred_store::{Append, Journal, LedgerStore, NewEvent};
+use zcred_store_postgres::PostgresStore;
+
+/// A store in a fresh schema, or `None` (printed) when no test database is configured.
+async fn store(test: &str) -> Option<(PostgresStore, String)> {
+    let Ok(url) = std::env::var("ZCRED_TEST_DATABASE_URL") else {
+        println!("skipped {test}: ZCRED_TEST_DATABASE_URL is not set");
+        return None;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let schema = format!("zcred_test_{nanos}_{}", std::process::id());
+    let store = PostgresStore::connect_in_schema(&url, Some(&schema))
+        .await
+        .unwrap_or_else(|e| {
+            panic!("ZCRED_TEST_DATABASE_URL is set but the database cannot be used: {e}")
+        });
+    Some((store, schema))
+}
+
+async fn drop_schema(store: PostgresStore, schema: &str) {
+    sqlx::raw_sql(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .execute(store.pool())
+        .await
+        .unwrap();
+    store.close().await;
+}
+
+#[tokio::test]
+async fn postgres_store_passes_the_conformance_story() {
+    let Some((store, schema)) = store("postgres_store_passes_the_conformance_story").await else {
+        return;
+    };
+    zcred_store::conformance::run(&store, "pg").await;
+    drop_schema(store, &schema).await;
+}
+
+#[tokio::test]
+async fn postgres_event_log_is_append_only() {
+    let Some((store, schema)) = store("postgres_event_log_is_append_only").await else {
+        return;
+    };
+    store
+        .append(Append {
+            events: vec![NewEvent {
+                prefix: "Eprefix".into(),
+                sn: 0,
+                ilk: "icp".into(),
+                said: "Esaid".into(),
+                message: "{}".into(),
+            }],
+            states: vec![],
+        })
+        .await
+        .unwrap();
+    for sql in [
+        "UPDATE events SET said = said",
+        "DELETE FROM events",
+        "TRUNCATE events",
+    ] {
+        let err = sqlx::query(sql).execute(store.pool()).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    // Connecting again applies no migration twice.
+    let url = std::env::var("ZCRED_TEST_DATABASE_URL").unwrap();
+    PostgresStore::connect_in_schema(&url, Some(&schema))
+        .await
+        .unwrap()
+        .close()
+        .await;
+    drop_schema(store, &schema).await;
+}
+
+#[tokio::test]
+async fn postgres_journal_exports_a_verifiable_stream() {
+    let Some((store, schema)) = store("postgres_journal_exports_a_verifiable_stream").await else {
+        return;
+    };
+    let key = |n: u8| SigningKey::from_seed(&[n; 32]);
+    let journal = Journal::open(store.clone(), Options::default())
+        .await
+        .unwrap();
+    let (mut issuer, icp) = Controller::incept_basic(key(1), key(2)).unwrap();
+    let (mut agent, dip) = Controller::incept_delegated(issuer.prefix(), key(3), key(4)).unwrap();
+    let approval = issuer.interact(&[dip.seal().to_map()]).unwrap();
+    let dip = agent.approved(dip, approval.as_event().unwrap());
+    let vcp = flows::registry(agent.prefix(), &[1; 16]).unwrap();
+    let registry = vcp.said().clone();
+    let (ixn, vcp) = agent.anchor(vcp).unwrap();
+    journal
+        .submit(&[icp, approval, dip, ixn, vcp])
+        .await
+        .unwrap();
+    let cred = Said::digest(b"pg credential");
+    let iss = flows::issuance(&cred, &registry, time::OffsetDateTime::UNIX_EPOCH).unwrap();
+    let (ixn, tel) = agent.anchor(iss).unwrap();
+    journal.submit(&[ixn, tel]).await.unwrap();
+
+    let mut stream = Vec::new();
+    assert_eq!(zcred_store::export(&store, &mut stream).await.unwrap(), 7);
+    let ledger = verify_stream(&stream, Options::default()).unwrap();
+    assert_eq!(
+        ledger.credential(cred.as_str()).unwrap().status,
+        Status::Issued
+    );
+    // A second instance opening the same database replays the same state.
+    let url = std::env::var("ZCRED_TEST_DATABASE_URL").unwrap();
+    let other = PostgresStore::connect_in_schema(&url, Some(&schema))
+        .await
+        .unwrap();
+    let replayed = zcred_store::replay(&other, Options::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        replayed.credential(cred.as_str()),
+        ledger.credential(cred.as_str())
+    );
+    other.close().await;
+    drop_schema(store, &schema).await;
+}
