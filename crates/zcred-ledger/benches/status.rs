@@ -19,8 +19,8 @@ fn key(n: u8) -> SigningKey {
 }
 
 /// The messages of an issuer, its agent, a registry and `n` issued credentials (every tenth
-/// revoked), and the SAID of a credential in the middle.
-fn log(n: usize) -> (Vec<Message>, Said) {
+/// revoked), the registry id, and the SAID of a credential in the middle.
+fn log(n: usize) -> (Vec<Message>, Said, Said) {
     let (mut issuer, icp) = Controller::incept_basic(key(1), key(2)).expect("icp");
     let (mut agent, dip) =
         Controller::incept_delegated(issuer.prefix(), key(3), key(4)).expect("dip");
@@ -49,7 +49,7 @@ fn log(n: usize) -> (Vec<Message>, Said) {
             middle = Some(cred);
         }
     }
-    (messages, middle.expect("n > 0"))
+    (messages, registry, middle.expect("n > 0"))
 }
 
 fn ledger_of(messages: &[Message]) -> Ledger {
@@ -63,18 +63,24 @@ fn ledger_of(messages: &[Message]) -> Ledger {
 fn status(c: &mut Criterion) {
     let mut group = c.benchmark_group("status/verify");
     for n in [10usize, 1_000, 100_000] {
-        let (messages, cred) = log(n);
+        let (messages, registry, cred) = log(n);
         let ledger = ledger_of(&messages);
         drop(messages);
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
-            b.iter(|| black_box(ledger.verify_status(cred.as_str()).expect("status")))
+            b.iter(|| {
+                black_box(
+                    ledger
+                        .verify_status(registry.as_str(), cred.as_str())
+                        .expect("status"),
+                )
+            })
         });
     }
     group.finish();
 }
 
 fn stream(c: &mut Criterion) {
-    let (messages, _) = log(1_000);
+    let (messages, _, _) = log(1_000);
     let text: String = messages.iter().map(Message::to_text).collect();
     let mut group = c.benchmark_group("stream/verify");
     group.sample_size(10);

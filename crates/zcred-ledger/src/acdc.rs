@@ -28,9 +28,20 @@ fn acdc_error(reason: impl Into<String>) -> EventError {
     }
 }
 
-/// A nested block is saidive when it is an object whose first member is `d`.
-fn is_saidive_block(value: &Value) -> bool {
-    matches!(value, Value::Object(m) if m.keys().next().map(String::as_str) == Some("d"))
+/// Computes the SAID of every nested block (`a`, `e`, `r`) that is an object with a `d`
+/// member and writes it in. Returns whether every block already held its SAID.
+pub(crate) fn saidify_blocks(map: &mut Map<String, Value>) -> bool {
+    let mut all_held = true;
+    for block in BLOCKS {
+        if let Some(Value::Object(inner)) = map.get_mut(block) {
+            if inner.contains_key("d") {
+                let before = inner.get("d").cloned();
+                let (said, _) = said::saidify(inner, &["d"], None);
+                all_held &= before == Some(Value::String(said));
+            }
+        }
+    }
+    all_held
 }
 
 impl Acdc {
@@ -64,14 +75,10 @@ impl Acdc {
                 return Err(acdc_error(format!("{label} must be a string")));
             }
         }
-        for block in BLOCKS {
-            if let Some(Value::Object(inner)) = map.get(block) {
-                if is_saidive_block(&Value::Object(inner.clone())) {
-                    let inner_raw = said::serialize(inner);
-                    check_said(inner, &["d"], None, &inner_raw)
-                        .map_err(|e| acdc_error(format!("block {block}: {e}")))?;
-                }
-            }
+        if !saidify_blocks(&mut map.clone()) {
+            return Err(acdc_error(
+                "a nested block (a, e or r) does not hold its own SAID in d",
+            ));
         }
         check_said(&map, &["d"], Some(Proto::Acdc), raw)?;
         Ok(Acdc {
@@ -83,15 +90,7 @@ impl Acdc {
     /// Builds an ACDC from its members (in order, without `v`; `d` and the nested blocks' `d`
     /// are computed). Members must be a subsequence of `d u i ri s a e r`.
     pub fn build(mut members: Map<String, Value>) -> Result<Acdc, EventError> {
-        for block in BLOCKS {
-            if let Some(value) = members.get_mut(block) {
-                if is_saidive_block(value) {
-                    if let Value::Object(inner) = value {
-                        said::saidify(inner, &["d"], None);
-                    }
-                }
-            }
-        }
+        saidify_blocks(&mut members);
         let mut map = Map::new();
         map.insert("v".into(), Value::String(String::new()));
         map.insert("d".into(), Value::String(String::new()));

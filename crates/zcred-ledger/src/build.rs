@@ -6,7 +6,9 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::event::{DateTime, Event, EventError, EventSeal, Hex, Ilk, Key, Nonce, Prefix, Said};
+use crate::event::{
+    saidive_labels, DateTime, Event, EventError, EventSeal, Hex, Ilk, Key, Nonce, Prefix, Said,
+};
 use crate::said::DUMMY;
 
 fn strings<T: ToString>(items: &[T]) -> Value {
@@ -199,7 +201,7 @@ pub fn receipt(prefix: &Prefix, sn: u64, said: &Said) -> Result<Event, EventErro
         "i": prefix.to_string(),
         "s": hex(sn),
     }));
-    Event::finish(map, &[])
+    Event::finish(map, saidive_labels(Ilk::Rct, ""))
 }
 
 /// A registry inception (`vcp`) for `issuer`. `config` should hold `NB` for a backerless
@@ -223,7 +225,7 @@ pub fn registry_incept(
         "b": strings(backers),
         "n": nonce.to_string(),
     }));
-    Event::finish(map, &["d", "i"])
+    Event::finish(map, saidive_labels(Ilk::Vcp, ""))
 }
 
 /// A registry rotation (`vrt`) of backers.

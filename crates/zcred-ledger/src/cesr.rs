@@ -319,7 +319,7 @@ impl Siger {
         if !qb64.starts_with('A') {
             return Err(CesrError::UnexpectedCode {
                 expected: "an indexed Ed25519 signature (code A)",
-                found: qb64[..1].to_owned(),
+                found: qb64.chars().take(1).collect(),
             });
         }
         let index = b64_value(qb64.as_bytes()[1]).ok_or(CesrError::Base64 {
@@ -376,19 +376,25 @@ pub enum Counter {
 }
 
 impl Counter {
+    /// Every counter with its code letter.
+    const TABLE: [(Counter, u8); 10] = [
+        (Counter::ControllerSigs, b'A'),
+        (Counter::WitnessSigs, b'B'),
+        (Counter::ReceiptCouples, b'C'),
+        (Counter::TransReceiptGroups, b'D'),
+        (Counter::FirstSeenCouples, b'E'),
+        (Counter::TransSigGroups, b'F'),
+        (Counter::SealSourceCouples, b'G'),
+        (Counter::TransLastSigGroups, b'H'),
+        (Counter::SealSourceTriples, b'I'),
+        (Counter::AttachedGroup, b'V'),
+    ];
+
     fn letter(self) -> char {
-        match self {
-            Counter::ControllerSigs => 'A',
-            Counter::WitnessSigs => 'B',
-            Counter::ReceiptCouples => 'C',
-            Counter::TransReceiptGroups => 'D',
-            Counter::FirstSeenCouples => 'E',
-            Counter::TransSigGroups => 'F',
-            Counter::SealSourceCouples => 'G',
-            Counter::TransLastSigGroups => 'H',
-            Counter::SealSourceTriples => 'I',
-            Counter::AttachedGroup => 'V',
-        }
+        Counter::TABLE
+            .iter()
+            .find(|(c, _)| *c == self)
+            .map_or('?', |(_, l)| *l as char)
     }
 
     /// `-X##` for `count` items (at most 4095).
@@ -404,35 +410,27 @@ impl Counter {
 
     /// Reads a counter at the start of `text`: the counter, its count, and 4.
     pub fn read(text: &str) -> Result<(Counter, usize), CesrError> {
-        let head = text.get(..4).ok_or(CesrError::Short {
-            what: "counter",
-            needed: 4,
-            found: text.len(),
-        })?;
-        let b = head.as_bytes();
+        let b = text.as_bytes();
+        if b.len() < 4 {
+            return Err(CesrError::Short {
+                what: "counter",
+                needed: 4,
+                found: b.len(),
+            });
+        }
         if b[0] != b'-' {
             return Err(CesrError::UnexpectedCode {
                 expected: "an attachment counter (-X##)",
-                found: head[..1].to_owned(),
+                found: String::from_utf8_lossy(&b[..1]).into_owned(),
             });
         }
-        let counter = match b[1] {
-            b'A' => Counter::ControllerSigs,
-            b'B' => Counter::WitnessSigs,
-            b'C' => Counter::ReceiptCouples,
-            b'D' => Counter::TransReceiptGroups,
-            b'E' => Counter::FirstSeenCouples,
-            b'F' => Counter::TransSigGroups,
-            b'G' => Counter::SealSourceCouples,
-            b'H' => Counter::TransLastSigGroups,
-            b'I' => Counter::SealSourceTriples,
-            b'V' => Counter::AttachedGroup,
-            _ => {
-                return Err(CesrError::UnknownCode {
-                    found: head[..2].to_owned(),
-                })
-            }
-        };
+        let counter = Counter::TABLE
+            .iter()
+            .find(|(_, letter)| *letter == b[1])
+            .map(|(c, _)| *c)
+            .ok_or_else(|| CesrError::UnknownCode {
+                found: String::from_utf8_lossy(&b[..2]).into_owned(),
+            })?;
         let hi = b64_value(b[2]).ok_or(CesrError::Base64 { what: "counter" })?;
         let lo = b64_value(b[3]).ok_or(CesrError::Base64 { what: "counter" })?;
         Ok((counter, ((hi << 6) | lo) as usize))
@@ -552,10 +550,22 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// Reads attachment groups until the text ends or a non-counter character comes.
-    fn groups(&mut self, into: &mut Attachments, end: usize) -> Result<(), CesrError> {
+    /// Reads attachment groups until the text ends or a non-counter character comes. Each
+    /// group type may appear once per message, and `-V` wrappers do not nest (as keripy).
+    fn groups(
+        &mut self,
+        into: &mut Attachments,
+        end: usize,
+        seen: &mut Vec<Counter>,
+    ) -> Result<(), CesrError> {
         while self.pos < end && self.text.as_bytes()[self.pos] == b'-' {
             let (counter, n) = self.counter()?;
+            if seen.contains(&counter) {
+                return Err(CesrError::Range {
+                    what: "attachments (a group type appears twice, or -V groups nest)",
+                });
+            }
+            seen.push(counter);
             match counter {
                 Counter::ControllerSigs => into.sigs.extend(self.sigers(n)?),
                 Counter::WitnessSigs => into.wigs.extend(self.sigers(n)?),
@@ -615,7 +625,7 @@ impl<'a> Reader<'a> {
                             found: self.text.len() - self.pos,
                         });
                     }
-                    self.groups(into, inner_end)?;
+                    self.groups(into, inner_end, seen)?;
                     if self.pos != inner_end {
                         return Err(CesrError::Range {
                             what: "-V group size (its contents do not fill it exactly)",
@@ -639,7 +649,7 @@ impl Attachments {
     pub fn read(text: &str) -> Result<(Attachments, usize), CesrError> {
         let mut into = Attachments::default();
         let mut r = Reader { text, pos: 0 };
-        r.groups(&mut into, text.len())?;
+        r.groups(&mut into, text.len(), &mut Vec::new())?;
         Ok((into, r.pos))
     }
 

@@ -269,11 +269,11 @@ impl DateTime {
         DateTime(utc.format(DT_FORMAT).unwrap_or_default())
     }
 
-    /// The time it names.
-    pub fn to_time(&self) -> time::OffsetDateTime {
+    /// The time it names (checked when the value was made, so this does not fail).
+    pub fn to_time(&self) -> Option<time::OffsetDateTime> {
         time::PrimitiveDateTime::parse(&self.0, DT_FORMAT)
+            .ok()
             .map(|p| p.assume_utc())
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
     }
 
     /// The text.
@@ -285,9 +285,13 @@ impl DateTime {
 impl TryFrom<String> for DateTime {
     type Error = String;
     fn try_from(text: String) -> Result<DateTime, String> {
+        // Exactly keripy's form: 32 characters, a four-digit year with no sign.
+        let plain_year = text.len() == 32 && text.as_bytes()[..4].iter().all(u8::is_ascii_digit);
         time::PrimitiveDateTime::parse(&text, DT_FORMAT)
+            .ok()
+            .filter(|_| plain_year)
             .map(|_| DateTime(text.clone()))
-            .map_err(|_| {
+            .ok_or_else(|| {
                 format!("{text:?} is not a date-time of the form 2021-01-01T00:00:00.000000+00:00")
             })
     }
@@ -624,6 +628,71 @@ fn value_error(ilk: Ilk, e: impl fmt::Display) -> EventError {
     }
 }
 
+/// The labels that hold an event's SAID (keri.md §1): `d`; also `i` for a registry inception
+/// and for an inception whose prefix is self-addressing (`E…`, or the `#` placeholder while it
+/// is built); none for a receipt, whose `d` is the receipted event's.
+pub fn saidive_labels(ilk: Ilk, prefix: &str) -> &'static [&'static str] {
+    match ilk {
+        Ilk::Rct => &[],
+        Ilk::Vcp => &["d", "i"],
+        Ilk::Icp | Ilk::Dip if prefix.starts_with(['E', '#']) => &["d", "i"],
+        _ => &["d"],
+    }
+}
+
+/// Finds the first entry that appears twice in a list.
+pub(crate) fn first_duplicate<T: std::hash::Hash + Eq>(items: &[T]) -> Option<&T> {
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    items.iter().find(|x| !seen.insert(*x))
+}
+
+/// Rules of each event type that need no other event: sequence numbers fixed by the type, and
+/// no repeated keys, digests or witnesses (a repeated key would let one key holder fill two
+/// places of a threshold).
+fn check_rules(event: &Event) -> Result<(), EventError> {
+    let ilk = event.ilk;
+    let fail = |reason: String| Err(value_error(ilk, reason));
+    let sn = event.sn();
+    let fixed = match ilk {
+        Ilk::Icp | Ilk::Dip | Ilk::Vcp | Ilk::Iss | Ilk::Bis => Some(0),
+        Ilk::Rev | Ilk::Brv => Some(1),
+        Ilk::Rot | Ilk::Drt | Ilk::Ixn | Ilk::Vrt => None,
+        Ilk::Rct => return Ok(()),
+    };
+    match fixed {
+        Some(required) if sn != required => {
+            return fail(format!("s must be {required:x} in a {ilk}, found {sn:x}"))
+        }
+        None if sn == 0 => return fail(format!("s must be at least 1 in a {ilk}")),
+        _ => {}
+    }
+    let lists: Vec<(&str, Vec<&str>)> = match &event.body {
+        Body::Inception(e) => vec![
+            ("k", e.k.iter().map(Key::as_str).collect()),
+            ("n", e.n.iter().map(Said::as_str).collect()),
+            ("b", e.b.iter().map(Prefix::as_str).collect()),
+        ],
+        Body::Rotation(e) => vec![
+            ("k", e.k.iter().map(Key::as_str).collect()),
+            ("n", e.n.iter().map(Said::as_str).collect()),
+            ("br", e.br.iter().map(Prefix::as_str).collect()),
+            ("ba", e.ba.iter().map(Prefix::as_str).collect()),
+        ],
+        Body::RegistryInception(e) => vec![("b", e.b.iter().map(Prefix::as_str).collect())],
+        Body::RegistryRotation(e) => vec![
+            ("br", e.br.iter().map(Prefix::as_str).collect()),
+            ("ba", e.ba.iter().map(Prefix::as_str).collect()),
+        ],
+        _ => vec![],
+    };
+    for (name, list) in lists {
+        if let Some(dup) = first_duplicate(&list) {
+            return fail(format!("{name} lists {dup} twice"));
+        }
+    }
+    Ok(())
+}
+
 /// Checks that `map`'s members are exactly `expected`, in order.
 pub(crate) fn check_fields(
     what: &str,
@@ -722,7 +791,8 @@ impl Event {
             ilk,
             body,
         };
-        check_said(&map, &event.saidive_labels(), Some(Proto::Keri), raw)?;
+        check_rules(&event)?;
+        check_said(&map, event.saidive_labels(), Some(Proto::Keri), raw)?;
         Ok(event)
     }
 
@@ -737,13 +807,8 @@ impl Event {
     }
 
     /// The labels whose values are the event's SAID (keri.md §1).
-    fn saidive_labels(&self) -> Vec<&'static str> {
-        match &self.body {
-            Body::Receipt(_) => vec![],
-            Body::Inception(e) if e.i.is_self_addressing() => vec!["d", "i"],
-            Body::RegistryInception(_) => vec!["d", "i"],
-            _ => vec!["d"],
-        }
+    fn saidive_labels(&self) -> &'static [&'static str] {
+        saidive_labels(self.ilk, self.prefix())
     }
 
     /// The exact bytes.
@@ -790,6 +855,19 @@ impl Event {
             Body::Revocation(e) => e.i.as_str(),
             Body::BackerIssuance(e) => e.i.as_str(),
             Body::BackerRevocation(e) => e.i.as_str(),
+        }
+    }
+
+    /// The log the event is stored in: the prefix for KEL and registry events; for a
+    /// credential's events `<registry id>/<credential SAID>`, because a credential's TEL lives
+    /// in one registry and another registry's events for the same SAID are another log.
+    pub fn log_id(&self) -> String {
+        match &self.body {
+            Body::Issuance(e) => format!("{}/{}", e.ri, e.i),
+            Body::Revocation(e) => format!("{}/{}", e.ri, e.i),
+            Body::BackerIssuance(e) => format!("{}/{}", e.ii, e.i),
+            Body::BackerRevocation(e) => format!("{}/{}", e.ra.i, e.i),
+            _ => self.prefix().to_owned(),
         }
     }
 

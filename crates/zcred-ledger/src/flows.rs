@@ -276,9 +276,12 @@ impl Controller {
         Ok((self.signed(ixn), messages))
     }
 
-    /// Rotates to the pre-committed next key and commits to `new_next`. For a delegated
-    /// identifier the result is a `drt` that still needs its approval ([`Controller::approved`]);
-    /// it is returned unsigned in that case, signed otherwise.
+    /// Rotates to the pre-committed next key and commits to `new_next`, returning the signed
+    /// rotation. For a delegated identifier it is a `drt` that still needs its approval's `-G`
+    /// couple ([`Controller::approved`]).
+    ///
+    /// The controller moves to the new state at once: a caller whose event is then refused must
+    /// not keep using this controller (rebuild it from the recorded KEL).
     pub fn rotate(&mut self, new_next: SigningKey) -> Result<Message, EventError> {
         let keys = vec![Key::new(&self.next.verifying_key(), true)];
         let rot = Rotate {

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::event::{check_fields, EventError, Ilk};
+use crate::event::{check_fields, saidive_labels, EventError, Ilk};
 use crate::said::{self, parse_version, Proto};
 
 /// The recomputed SAID of a document and whether the document carries it.
@@ -54,18 +54,14 @@ pub fn check_said(map: &Map<String, Value>) -> Result<SaidCheck, EventError> {
             let t = declared(map, "t");
             let ilk = Ilk::parse(&t).ok_or(EventError::UnknownIlk(t))?;
             check_fields(ilk.as_str(), ilk.fields(), map)?;
-            let labels: &[&str] = match ilk {
-                Ilk::Rct => {
-                    return Err(EventError::Value {
-                        ilk: "rct".into(),
-                        reason: "a receipt has no SAID of its own: its d is the receipted event's"
-                            .into(),
-                    })
-                }
-                Ilk::Vcp => &["d", "i"],
-                Ilk::Icp | Ilk::Dip if declared(map, "i").starts_with('E') => &["d", "i"],
-                _ => &["d"],
-            };
+            if ilk == Ilk::Rct {
+                return Err(EventError::Value {
+                    ilk: "rct".into(),
+                    reason: "a receipt has no SAID of its own: its d is the receipted event's"
+                        .into(),
+                });
+            }
+            let labels = saidive_labels(ilk, &declared(map, "i"));
             let (said, _) = said::saidify(&mut copy, labels, Some(Proto::Keri));
             let matches = labels.iter().all(|l| declared(map, l) == said);
             Ok(SaidCheck {
@@ -77,16 +73,7 @@ pub fn check_said(map: &Map<String, Value>) -> Result<SaidCheck, EventError> {
             })
         }
         Proto::Acdc => {
-            let mut blocks_match = true;
-            for block in ["a", "e", "r"] {
-                if let Some(Value::Object(inner)) = copy.get_mut(block) {
-                    if inner.keys().next().map(String::as_str) == Some("d") {
-                        let before = declared(inner, "d");
-                        let (said, _) = said::saidify(inner, &["d"], None);
-                        blocks_match &= before == said;
-                    }
-                }
-            }
+            let blocks_match = crate::acdc::saidify_blocks(&mut copy);
             let (said, _) = said::saidify(&mut copy, &["d"], Some(Proto::Acdc));
             Ok(SaidCheck {
                 kind: "acdc".into(),

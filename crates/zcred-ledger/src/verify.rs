@@ -7,10 +7,15 @@
 //! as their dependencies arrive, and names the first bad message.
 //!
 //! **Invariant**: state is a fold over accepted events; a refused or pending message changes
-//! nothing. Two different events at one sequence number of one log are duplicity: the first
-//! seen stays, the second is refused and recorded in [`Ledger::duplicity`].
+//! nothing. Dependencies are looked up before signatures are verified, so a message that waits
+//! costs no signature checks. Two different events at one place of one log are duplicity only
+//! when the second is itself properly signed (or anchored): the first seen stays, the second is
+//! refused and recorded in [`Ledger::duplicity`]; an unsigned pretender is merely invalid.
+//!
+//! A credential's TEL is keyed by its registry and its SAID ([`Event::log_id`]): another
+//! registry's events for the same SAID are another log and cannot shadow it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -156,13 +161,16 @@ pub struct KeyState {
     pub approval: Option<Anchor>,
 }
 
-/// Keys in force from an establishment event on.
+/// Keys, next-key commitments and witnesses in force from an establishment event on.
 #[derive(Debug, Clone)]
 struct Establishment {
     sn: u64,
     said: Said,
     keys: Vec<Key>,
     kt: u64,
+    next: Vec<Said>,
+    nt: u64,
+    witnesses: Vec<Prefix>,
 }
 
 /// One accepted KEL event, kept to check anchors, receipts and endorsements against it.
@@ -184,6 +192,14 @@ impl Kel {
     fn keys_at(&self, sn: u64) -> &Establishment {
         let i = self.establishments.partition_point(|e| e.sn <= sn);
         &self.establishments[i.saturating_sub(1)]
+    }
+
+    /// The accepted event at `sn` (which the caller knows exists).
+    fn event_at(&self, sn: u64) -> &Event {
+        &self.entries[usize::try_from(sn)
+            .unwrap_or(usize::MAX)
+            .min(self.entries.len() - 1)]
+        .event
     }
 }
 
@@ -279,15 +295,27 @@ pub struct Ledger {
     options: Options,
     kels: HashMap<String, Kel>,
     registries: HashMap<String, RegistryState>,
+    /// Keyed by the credential TEL's log id, `<registry>/<credential SAID>`.
     credentials: HashMap<String, CredentialState>,
     acdcs: HashMap<String, String>,
+    /// (log, sn, receipter) of every receipt signature accepted.
+    receipts: HashSet<(String, u64, String)>,
     duplicity: Vec<Duplicity>,
     accepted: usize,
 }
 
+/// Verifies indexed signatures over `raw` against `keys`; returns the indices that verified.
+/// An index past the list, an index given twice, or a signature that does not verify refuses
+/// the message (zcred names bad signatures rather than skipping them).
 fn verify_sigs(raw: &[u8], sigs: &[Siger], keys: &[Key], what: &'static str) -> Checked<Vec<u32>> {
-    let mut valid: Vec<u32> = Vec::new();
+    let mut valid: Vec<u32> = Vec::with_capacity(sigs.len());
     for s in sigs {
+        if valid.contains(&s.index) {
+            return Err(Verdict::Invalid(Problem::Signature(format!(
+                "{what} signature index {} appears twice",
+                s.index
+            ))));
+        }
         let key = keys.get(s.index as usize).ok_or_else(|| {
             Problem::Signature(format!(
                 "{what} signature index {} is past the {} key(s)",
@@ -304,9 +332,7 @@ fn verify_sigs(raw: &[u8], sigs: &[Siger], keys: &[Key], what: &'static str) -> 
                 s.index
             ))
         })?;
-        if !valid.contains(&s.index) {
-            valid.push(s.index);
-        }
+        valid.push(s.index);
     }
     Ok(valid)
 }
@@ -340,20 +366,15 @@ fn check_thresholds(kt: u64, keys: usize, nt: u64, next: usize) -> Checked<()> {
     Ok(())
 }
 
+/// Witness (or backer) lists: non-transferable prefixes (unique: checked when parsed), and a
+/// threshold of 0 with none, else 1..=len.
 fn check_toad(toad: u64, witnesses: &[Prefix], what: &str) -> Checked<()> {
-    let n = witnesses.len() as u64;
-    let unique = witnesses
-        .iter()
-        .enumerate()
-        .all(|(i, w)| !witnesses[..i].contains(w));
-    if !unique {
-        return Err(malformed(format!("the {what} list has duplicates")));
-    }
     if witnesses.iter().any(Prefix::is_transferable) {
         return Err(malformed(format!(
             "{what}s must be non-transferable prefixes (B…)"
         )));
     }
+    let n = witnesses.len() as u64;
     let ok = if n == 0 {
         toad == 0
     } else {
@@ -368,47 +389,52 @@ fn check_toad(toad: u64, witnesses: &[Prefix], what: &str) -> Checked<()> {
     }
 }
 
-/// Applies cuts then adds to a witness (or backer) list, with keri.md §10 step 6's rules.
+/// Applies cuts then adds to a witness (or backer) list, with keri.md §10 step 6's rules
+/// (cuts and adds have no repeats: checked when parsed).
 fn rotate_list(
     current: &[Prefix],
     cuts: &[Prefix],
     adds: &[Prefix],
     what: &str,
 ) -> Checked<Vec<Prefix>> {
-    let dup = |l: &[Prefix]| l.iter().enumerate().any(|(i, x)| l[..i].contains(x));
-    if dup(cuts) || dup(adds) {
-        return Err(malformed(format!("{what} cuts or adds have duplicates")));
-    }
-    if let Some(c) = cuts.iter().find(|c| !current.contains(c)) {
+    let current_set: HashSet<&Prefix> = current.iter().collect();
+    if let Some(c) = cuts.iter().find(|c| !current_set.contains(c)) {
         return Err(malformed(format!(
             "cut {what} {c} is not in the current list"
         )));
     }
-    let mut next: Vec<Prefix> = current
+    let cut_set: HashSet<&Prefix> = cuts.iter().collect();
+    if let Some(a) = adds
         .iter()
-        .filter(|w| !cuts.contains(w))
-        .cloned()
-        .collect();
-    if let Some(a) = adds.iter().find(|a| next.contains(a) || cuts.contains(a)) {
+        .find(|a| current_set.contains(a) && !cut_set.contains(a) || cut_set.contains(a))
+    {
         return Err(malformed(format!(
             "added {what} {a} is already in the list or cut"
         )));
     }
+    let mut next: Vec<Prefix> = current
+        .iter()
+        .filter(|w| !cut_set.contains(w))
+        .cloned()
+        .collect();
     next.extend(adds.iter().cloned());
     Ok(next)
 }
 
-/// Verifies witness (or backer) indexed signatures against `list`, needing `toad` of them.
-fn check_witnesses(raw: &[u8], wigs: &[Siger], list: &[Prefix], toad: u64) -> Checked<()> {
-    if toad == 0 {
-        return Ok(());
-    }
-    let keys: Vec<Key> = list
-        .iter()
+/// The Ed25519 keys of a witness list.
+fn witness_keys(list: &[Prefix]) -> Checked<Vec<Key>> {
+    list.iter()
         .map(|p| Key::parse(p.as_str()))
         .collect::<Result<_, _>>()
-        .map_err(|e| Problem::Malformed(format!("witness: {e}")))?;
-    let valid = verify_sigs(raw, wigs, &keys, "witness")?;
+        .map_err(|e| Verdict::Invalid(Problem::Malformed(format!("witness: {e}"))))
+}
+
+/// Verifies witness (or backer) indexed signatures against `list`, needing `toad` of them.
+fn check_witnesses(raw: &[u8], wigs: &[Siger], list: &[Prefix], toad: u64) -> Checked<()> {
+    if toad == 0 && wigs.is_empty() {
+        return Ok(());
+    }
+    let valid = verify_sigs(raw, wigs, &witness_keys(list)?, "witness")?;
     if (valid.len() as u64) < toad {
         return Err(Verdict::Pending(format!(
             "{} of {toad} witness signatures (partially witnessed)",
@@ -418,8 +444,52 @@ fn check_witnesses(raw: &[u8], wigs: &[Siger], list: &[Prefix], toad: u64) -> Ch
     Ok(())
 }
 
+/// Rotation keys: the new `kt` met by valid signatures, and the prior `nt` met by distinct
+/// prior next-key commitments that those signers' keys reveal.
+fn check_rotation_sigs(
+    raw: &[u8],
+    sigs: &[Siger],
+    keys: &[Key],
+    kt: u64,
+    prior_next: &[Said],
+    prior_nt: u64,
+) -> Checked<()> {
+    let valid = verify_sigs(raw, sigs, keys, "controller")?;
+    threshold("controller", valid.len(), kt)?;
+    let revealed: HashSet<usize> = valid
+        .iter()
+        .filter_map(|&i| {
+            let digest = keys[i as usize].next_digest();
+            prior_next.iter().position(|d| *d == digest)
+        })
+        .collect();
+    threshold("prior-next", revealed.len(), prior_nt)
+}
+
 fn seal_matches(seal: &Map<String, Value>, event: &Event) -> bool {
     EventSeal::from_map(seal).is_some_and(|s| s == event.seal())
+}
+
+fn prior(expected: &Said, found: &Said) -> Verdict {
+    Verdict::Invalid(Problem::Prior {
+        expected: expected.to_string(),
+        found: found.to_string(),
+    })
+}
+
+/// Same SAID again: a duplicate; another SAID at the place: duplicity. Called only once the
+/// second event's own signatures (or anchor) verified.
+fn conflict(log: &str, sn: u64, first: &Said, event: &Event) -> Verdict {
+    if first == event.said() {
+        Verdict::Duplicate
+    } else {
+        Verdict::Invalid(Problem::Duplicity {
+            prefix: log.to_owned(),
+            sn,
+            first: first.to_string(),
+            second: event.said().to_string(),
+        })
+    }
 }
 
 impl Ledger {
@@ -451,9 +521,9 @@ impl Ledger {
         self.registries.values()
     }
 
-    /// The state of the credential `said`.
-    pub fn credential(&self, said: &str) -> Option<&CredentialState> {
-        self.credentials.get(said)
+    /// The state of the credential `said` in `registry`.
+    pub fn credential(&self, registry: &str, said: &str) -> Option<&CredentialState> {
+        self.credentials.get(&format!("{registry}/{said}"))
     }
 
     /// Every credential.
@@ -530,30 +600,41 @@ impl Ledger {
         }
     }
 
-    /// The same event again is a duplicate (its signatures must still verify); a different one
-    /// at the same place is duplicity.
-    fn seen_before(
+    /// The KEL event of `controller` that the attached `-G` couple names: pending while that
+    /// KEL or event is not known, invalid when the SAID differs.
+    fn sourced(
         &self,
-        prefix: &str,
-        sn: u64,
-        first: &Event,
-        event: &Event,
-        sigs: &[Siger],
-        keys: &[Key],
-    ) -> Verdict {
-        if first.said() == event.said() {
-            match verify_sigs(event.raw(), sigs, keys, "controller") {
-                Ok(_) => Verdict::Duplicate,
-                Err(v) => v,
-            }
-        } else {
-            Verdict::Invalid(Problem::Duplicity {
-                prefix: prefix.to_owned(),
-                sn,
-                first: first.said().to_string(),
-                second: event.said().to_string(),
-            })
+        controller: &Prefix,
+        att: &Attachments,
+        what: &str,
+    ) -> Checked<(&Kel, &KelEntry, Anchor)> {
+        let (sn, said) = att.source_seals.first().ok_or_else(|| {
+            Problem::Anchor(format!("no -G source seal couple names the {what} event"))
+        })?;
+        let kel = self
+            .kels
+            .get(controller.as_str())
+            .ok_or_else(|| Verdict::Pending(format!("{what} KEL {controller} is not known yet")))?;
+        let entry = usize::try_from(*sn)
+            .ok()
+            .and_then(|i| kel.entries.get(i))
+            .ok_or_else(|| {
+                Verdict::Pending(format!(
+                    "{what} event {controller} sn {sn} is not known yet"
+                ))
+            })?;
+        if entry.event.said() != said.as_str() {
+            return Err(Verdict::Invalid(Problem::Anchor(format!(
+                "the -G couple names {said} at sn {sn}, but {controller}'s event there is {}",
+                entry.event.said()
+            ))));
         }
+        let anchor = Anchor {
+            prefix: controller.to_string(),
+            sn: *sn,
+            said: said.clone(),
+        };
+        Ok((kel, entry, anchor))
     }
 
     /// Checks that the delegator approved `event` with a seal in the event named by the
@@ -564,65 +645,51 @@ impl Ledger {
         event: &Event,
         att: &Attachments,
     ) -> Checked<Anchor> {
-        let kel = self
-            .kels
-            .get(delegator.as_str())
-            .ok_or_else(|| Verdict::Pending(format!("delegator {delegator} is not known yet")))?;
+        let (kel, entry, anchor) = self.sourced(delegator, att, "delegator's approving")?;
         if kel.state.config.iter().any(|c| c == "DND") {
             return Err(Verdict::Invalid(Problem::Delegation(format!(
                 "delegator {delegator} is configured do-not-delegate (DND)"
             ))));
         }
-        let (sn, said) = att.source_seals.first().ok_or_else(|| {
-            Problem::Delegation("no -G source seal names the delegator's approving event".into())
-        })?;
-        let entry = kel.entries.get(*sn as usize).ok_or_else(|| {
-            Verdict::Pending(format!(
-                "the delegator's approving event {delegator} sn {sn} is not known yet"
-            ))
-        })?;
-        if entry.event.said() != said.as_str() {
-            return Err(Verdict::Invalid(Problem::Delegation(format!(
-                "the -G couple names {said} at sn {sn}, but the delegator's event there is {}",
-                entry.event.said()
-            ))));
-        }
         if !entry.event.anchors().iter().any(|s| seal_matches(s, event)) {
             return Err(Verdict::Invalid(Problem::Delegation(format!(
-                "the delegator's event at sn {sn} carries no seal of this event"
+                "the delegator's event at sn {} carries no seal of this event",
+                anchor.sn
             ))));
         }
-        Ok(Anchor {
-            prefix: delegator.to_string(),
-            sn: *sn,
-            said: said.clone(),
-        })
+        Ok(anchor)
+    }
+
+    /// Checks that `event` is anchored by `controller`'s KEL event named in the `-G` couple,
+    /// with exactly one seal unless batch mode is on.
+    fn check_anchor(
+        &self,
+        controller: &Prefix,
+        event: &Event,
+        att: &Attachments,
+    ) -> Checked<Anchor> {
+        let (_, entry, anchor) = self.sourced(controller, att, "anchoring")?;
+        let seals = entry.event.anchors();
+        if !seals.iter().any(|s| seal_matches(s, event)) {
+            return Err(Verdict::Invalid(Problem::Anchor(format!(
+                "{controller}'s event at sn {} carries no seal of this event",
+                anchor.sn
+            ))));
+        }
+        if seals.len() != 1 && !self.options.batch_anchors {
+            return Err(Verdict::Invalid(Problem::Anchor(format!(
+                "the anchoring event carries {} seals; keripy accepts exactly one (batch mode is off)",
+                seals.len()
+            ))));
+        }
+        Ok(anchor)
     }
 
     fn incept(&mut self, event: &Event, att: &Attachments) -> Checked<()> {
         let Body::Inception(e) = event.body() else {
             return Err(malformed("not an inception"));
         };
-        if e.s.0 != 0 {
-            return Err(Problem::Sequence {
-                expected: 0,
-                found: e.s.0,
-            }
-            .into());
-        }
-        if let Some(kel) = self.kels.get(e.i.as_str()) {
-            return Err(self.seen_before(
-                e.i.as_str(),
-                0,
-                &kel.entries[0].event,
-                event,
-                &att.sigs,
-                &kel.establishments[0].keys,
-            ));
-        }
-        if e.i.is_self_addressing() {
-            // The SAID check of Event::parse already tied i to d.
-        } else {
+        if !e.i.is_self_addressing() {
             if e.k.len() != 1 || e.k[0].as_str() != e.i.as_str() {
                 return Err(malformed(
                     "a basic prefix must be the single key of k (i == k[0])",
@@ -640,13 +707,16 @@ impl Ledger {
         }
         check_thresholds(e.kt.0, e.k.len(), e.nt.0, e.n.len())?;
         check_toad(e.bt.0, &e.b, "witness")?;
-        let valid = verify_sigs(event.raw(), &att.sigs, &e.k, "controller")?;
-        threshold("controller", valid.len(), e.kt.0)?;
-        check_witnesses(event.raw(), &att.wigs, &e.b, e.bt.0)?;
         let approval = match &e.di {
             Some(di) => Some(self.check_delegation(di, event, att)?),
             None => None,
         };
+        let valid = verify_sigs(event.raw(), &att.sigs, &e.k, "controller")?;
+        threshold("controller", valid.len(), e.kt.0)?;
+        check_witnesses(event.raw(), &att.wigs, &e.b, e.bt.0)?;
+        if let Some(kel) = self.kels.get(e.i.as_str()) {
+            return Err(conflict(e.i.as_str(), 0, kel.event_at(0).said(), event));
+        }
         let state = KeyState {
             prefix: e.i.clone(),
             sn: 0,
@@ -677,10 +747,45 @@ impl Ledger {
                     said: e.d.clone(),
                     keys: e.k.clone(),
                     kt: e.kt.0,
+                    next: e.n.clone(),
+                    nt: e.nt.0,
+                    witnesses: e.b.clone(),
                 }],
             },
         );
         Ok(())
+    }
+
+    /// A second event at an accepted sn: refused unless it verifies against the keys in force
+    /// before it; then a duplicate (same SAID) or duplicity.
+    fn seen_before(&self, kel: &Kel, event: &Event, att: &Attachments) -> Verdict {
+        let sn = event.sn();
+        let first = kel.event_at(sn).said().clone();
+        let before = kel.keys_at(sn - 1);
+        let checked = match event.body() {
+            Body::Interaction(_) => verify_sigs(event.raw(), &att.sigs, &before.keys, "controller")
+                .and_then(|valid| threshold("controller", valid.len(), before.kt)),
+            Body::Rotation(e) => {
+                if first != e.d && sn > kel.state.last_est_sn {
+                    return Verdict::Invalid(Problem::NotAllowed(
+                        "a superseding recovery rotation is not supported".into(),
+                    ));
+                }
+                check_rotation_sigs(
+                    event.raw(),
+                    &att.sigs,
+                    &e.k,
+                    e.kt.0,
+                    &before.next,
+                    before.nt,
+                )
+            }
+            _ => Err(malformed("not a KEL event")),
+        };
+        match checked {
+            Ok(()) => conflict(event.prefix(), sn, &first, event),
+            Err(v) => v,
+        }
     }
 
     /// `rot`, `drt` and `ixn`.
@@ -693,14 +798,18 @@ impl Ledger {
         let state = &kel.state;
         let sn = event.sn();
         if sn <= state.sn {
-            let at = &kel.entries[sn as usize];
-            let keys = &kel.keys_at(sn).keys;
-            return Err(self.seen_before(prefix, sn, &at.event, event, &att.sigs, keys));
+            return Err(self.seen_before(kel, event, att));
         }
         if sn > state.sn + 1 {
             return Err(Verdict::Pending(format!(
                 "out of order: {prefix} is at sn {}, this is sn {sn}",
                 state.sn
+            )));
+        }
+        if state.next.is_empty() {
+            return Err(Verdict::Invalid(Problem::NotAllowed(
+                "the KEL committed to no next keys (non-transferable or abandoned): no event may follow"
+                    .into(),
             )));
         }
         let mut next_state = state.clone();
@@ -739,30 +848,19 @@ impl Ledger {
                     }
                     _ => {}
                 }
-                if state.next.is_empty() {
-                    return Err(Verdict::Invalid(Problem::NotAllowed(
-                        "the KEL committed to no next keys (non-transferable or abandoned)".into(),
-                    )));
-                }
                 check_thresholds(e.kt.0, e.k.len(), e.nt.0, e.n.len())?;
-                let valid = verify_sigs(event.raw(), &att.sigs, &e.k, "controller")?;
-                threshold("controller", valid.len(), e.kt.0)?;
-                let exposed = valid
-                    .iter()
-                    .filter(|&&i| state.next.contains(&e.k[i as usize].next_digest()))
-                    .count();
-                threshold("prior-next", exposed, state.nt)?;
                 let witnesses = rotate_list(&state.witnesses, &e.br, &e.ba, "witness")?;
                 check_toad(e.bt.0, &witnesses, "witness")?;
-                check_witnesses(event.raw(), &att.wigs, &witnesses, e.bt.0)?;
                 if let Some(di) = &state.delegator {
                     next_state.approval = Some(self.check_delegation(di, event, att)?);
                 }
+                check_rotation_sigs(event.raw(), &att.sigs, &e.k, e.kt.0, &state.next, state.nt)?;
+                check_witnesses(event.raw(), &att.wigs, &witnesses, e.bt.0)?;
                 next_state.keys = e.k.clone();
                 next_state.kt = e.kt.0;
                 next_state.next = e.n.clone();
                 next_state.nt = e.nt.0;
-                next_state.witnesses = witnesses;
+                next_state.witnesses = witnesses.clone();
                 next_state.toad = e.bt.0;
                 next_state.last_est_sn = sn;
                 next_state.last_est_said = e.d.clone();
@@ -771,6 +869,9 @@ impl Ledger {
                     said: e.d.clone(),
                     keys: e.k.clone(),
                     kt: e.kt.0,
+                    next: e.n.clone(),
+                    nt: e.nt.0,
+                    witnesses,
                 });
             }
             _ => return Err(malformed("not a KEL event")),
@@ -788,16 +889,22 @@ impl Ledger {
         Ok(())
     }
 
+    /// A receipt: witness signatures (`-C` couples or `-B` indexed, from the witnesses in force
+    /// at the receipted event) and validator signatures (`-F`/`-D`). Receipts already recorded
+    /// make it a duplicate.
     fn receipt(&mut self, event: &Event, prefix: &Prefix, att: &Attachments) -> Checked<()> {
-        let receipted = self
-            .kel_event(prefix.as_str(), event.sn())
+        let sn = event.sn();
+        let kel = self
+            .kels
+            .get(prefix.as_str())
+            .ok_or_else(|| Verdict::Pending(format!("receipted KEL {prefix} is not known yet")))?;
+        let receipted = &kel
+            .entries
+            .get(usize::try_from(sn).unwrap_or(usize::MAX))
             .ok_or_else(|| {
-                Verdict::Pending(format!(
-                    "receipted event {prefix} sn {} is not known yet",
-                    event.sn()
-                ))
+                Verdict::Pending(format!("receipted event {prefix} sn {sn} is not known yet"))
             })?
-            .clone();
+            .event;
         if receipted.said() != event.said() {
             return Err(malformed(format!(
                 "receipt of {} but the accepted event at that sn is {}",
@@ -805,138 +912,82 @@ impl Ledger {
                 receipted.said()
             )));
         }
-        if att.receipts.is_empty()
-            && att.trans_receipts.is_empty()
-            && att.endorsements.is_empty()
-            && att.wigs.is_empty()
-        {
-            return Err(Verdict::Invalid(Problem::Signature(
-                "a receipt must carry receipt signatures".into(),
-            )));
-        }
+        let witnesses = &kel.keys_at(sn).witnesses;
+        let mut receipters: Vec<String> = Vec::new();
         for (witness, sig) in &att.receipts {
+            if !witnesses.iter().any(|w| w.as_str() == witness) {
+                return Err(Verdict::Invalid(Problem::Signature(format!(
+                    "receipt by {witness}, which is not a witness of {prefix} at sn {sn}"
+                ))));
+            }
             let key = Key::parse(witness)
                 .and_then(|k| k.verifying_key())
                 .map_err(|e| Problem::Malformed(format!("receipt prefix: {e}")))?;
             key.verify(receipted.raw(), sig)
                 .map_err(|_| Problem::Signature(format!("receipt by {witness} does not verify")))?;
+            receipters.push(witness.clone());
         }
-        if !att.wigs.is_empty() {
-            let witnesses = &self.kels[prefix.as_str()].state.witnesses;
-            let keys: Vec<Key> = witnesses
-                .iter()
-                .map(|p| Key::parse(p.as_str()))
-                .collect::<Result<_, _>>()
-                .map_err(|e| Problem::Malformed(format!("witness: {e}")))?;
-            verify_sigs(receipted.raw(), &att.wigs, &keys, "witness receipt")?;
+        for i in verify_sigs(
+            receipted.raw(),
+            &att.wigs,
+            &witness_keys(witnesses)?,
+            "witness receipt",
+        )? {
+            receipters.push(witnesses[i as usize].to_string());
         }
         // keripy v1 sends validator receipts as -F groups; -D is the older form.
         for group in att.trans_receipts.iter().chain(&att.endorsements) {
             self.check_signature_group(group, receipted.raw())?;
+            receipters.push(group.prefix.clone());
         }
+        if receipters.is_empty() {
+            return Err(Verdict::Invalid(Problem::Signature(
+                "a receipt must carry receipt signatures".into(),
+            )));
+        }
+        let log = prefix.to_string();
+        let new: Vec<_> = receipters
+            .into_iter()
+            .map(|r| (log.clone(), sn, r))
+            .filter(|k| !self.receipts.contains(k))
+            .collect();
+        if new.is_empty() {
+            return Err(Verdict::Duplicate);
+        }
+        self.receipts.extend(new);
         Ok(())
     }
 
-    /// A `-F` or `-D` group: signatures by `group.prefix` with the keys of its establishment
-    /// event (`sn`, `said`).
+    /// A `-F` or `-D` group: signatures by `group.prefix` with the keys of its latest
+    /// establishment event (keys rotated away may not sign any more).
     fn check_signature_group(&self, group: &TransSigGroup, raw: &[u8]) -> Checked<()> {
         let kel = self
             .kels
             .get(&group.prefix)
             .ok_or_else(|| Verdict::Pending(format!("signer {} is not known yet", group.prefix)))?;
-        let est = kel
+        let latest = kel
             .establishments
-            .iter()
-            .find(|e| e.sn == group.sn)
-            .ok_or_else(|| {
-                if group.sn > kel.state.sn {
-                    Verdict::Pending(format!(
-                        "establishment event {} sn {} is not known yet",
-                        group.prefix, group.sn
-                    ))
-                } else {
-                    Verdict::Invalid(Problem::Signature(format!(
-                        "{} sn {} is not an establishment event",
-                        group.prefix, group.sn
-                    )))
-                }
-            })?;
-        if est.said.as_str() != group.said {
+            .last()
+            .ok_or_else(|| malformed("empty KEL"))?;
+        if group.sn > latest.sn {
+            return Err(Verdict::Pending(format!(
+                "establishment event {} sn {} is not known yet",
+                group.prefix, group.sn
+            )));
+        }
+        if group.sn != latest.sn || latest.said.as_str() != group.said {
             return Err(Verdict::Invalid(Problem::Signature(format!(
-                "signature group names {} at sn {}, but the establishment event there is {}",
-                group.said, group.sn, est.said
+                "signature group uses the keys of {} sn {} ({}), but {}'s keys in force are those of sn {} ({})",
+                group.prefix, group.sn, group.said, group.prefix, latest.sn, latest.said
             ))));
         }
-        let valid = verify_sigs(raw, &group.sigs, &est.keys, "endorsement")?;
-        threshold("endorsement", valid.len(), est.kt)
-    }
-
-    /// Checks that `event` is anchored by `controller`'s KEL event named in the `-G` couple.
-    fn check_anchor(
-        &self,
-        controller: &Prefix,
-        event: &Event,
-        att: &Attachments,
-    ) -> Checked<Anchor> {
-        let (sn, said) = att.source_seals.first().ok_or_else(|| {
-            Problem::Anchor("no -G source seal couple names the anchoring event".into())
-        })?;
-        let kel = self.kels.get(controller.as_str()).ok_or_else(|| {
-            Verdict::Pending(format!("controller KEL {controller} is not known yet"))
-        })?;
-        let entry = kel.entries.get(*sn as usize).ok_or_else(|| {
-            Verdict::Pending(format!(
-                "anchoring event {controller} sn {sn} is not known yet"
-            ))
-        })?;
-        if entry.event.said() != said.as_str() {
-            return Err(Verdict::Invalid(Problem::Anchor(format!(
-                "the -G couple names {said} at sn {sn}, but {controller}'s event there is {}",
-                entry.event.said()
-            ))));
-        }
-        let seals = entry.event.anchors();
-        let found = seals.iter().any(|s| seal_matches(s, event));
-        if !found {
-            return Err(Verdict::Invalid(Problem::Anchor(format!(
-                "{controller}'s event at sn {sn} carries no seal of this event"
-            ))));
-        }
-        if seals.len() != 1 && !self.options.batch_anchors {
-            return Err(Verdict::Invalid(Problem::Anchor(format!(
-                "the anchoring event carries {} seals; keripy accepts exactly one (batch mode is off)",
-                seals.len()
-            ))));
-        }
-        Ok(Anchor {
-            prefix: controller.to_string(),
-            sn: *sn,
-            said: said.clone(),
-        })
+        let valid = verify_sigs(raw, &group.sigs, &latest.keys, "endorsement")?;
+        threshold("endorsement", valid.len(), latest.kt)
     }
 
     fn registry_event(&mut self, event: &Event, att: &Attachments) -> Checked<()> {
         match event.body() {
             Body::RegistryInception(e) => {
-                if let Some(reg) = self.registries.get(e.i.as_str()) {
-                    return Err(if reg.events[0].0.said() == event.said() {
-                        Verdict::Duplicate
-                    } else {
-                        Verdict::Invalid(Problem::Duplicity {
-                            prefix: e.i.to_string(),
-                            sn: 0,
-                            first: reg.events[0].0.said().to_string(),
-                            second: event.said().to_string(),
-                        })
-                    });
-                }
-                if e.s.0 != 0 {
-                    return Err(Problem::Sequence {
-                        expected: 0,
-                        found: e.s.0,
-                    }
-                    .into());
-                }
                 let backerless = e.c.iter().any(|c| c == "NB");
                 if backerless && (!e.b.is_empty() || e.bt.0 != 0) {
                     return Err(malformed(
@@ -946,6 +997,9 @@ impl Ledger {
                 check_toad(e.bt.0, &e.b, "backer")?;
                 let anchor = self.check_anchor(&e.ii, event, att)?;
                 check_witnesses(event.raw(), &att.wigs, &e.b, e.bt.0)?;
+                if let Some(reg) = self.registries.get(e.i.as_str()) {
+                    return Err(conflict(e.i.as_str(), 0, reg.events[0].0.said(), event));
+                }
                 self.registries.insert(
                     e.i.to_string(),
                     RegistryState {
@@ -966,19 +1020,6 @@ impl Ledger {
                 let reg = self.registries.get(e.i.as_str()).ok_or_else(|| {
                     Verdict::Pending(format!("registry {} is not known yet", e.i))
                 })?;
-                if e.s.0 <= reg.sn {
-                    let first = &reg.events[e.s.0 as usize].0;
-                    return Err(if first.said() == event.said() {
-                        Verdict::Duplicate
-                    } else {
-                        Verdict::Invalid(Problem::Duplicity {
-                            prefix: e.i.to_string(),
-                            sn: e.s.0,
-                            first: first.said().to_string(),
-                            second: event.said().to_string(),
-                        })
-                    });
-                }
                 if e.s.0 > reg.sn + 1 {
                     return Err(Verdict::Pending(format!(
                         "out of order: registry {} is at sn {}, this is sn {}",
@@ -990,13 +1031,17 @@ impl Ledger {
                         "vrt in a backerless (NB) registry".into(),
                     )));
                 }
+                let issuer = reg.issuer.clone();
+                self.check_anchor(&issuer, event, att)?;
+                if e.s.0 <= reg.sn {
+                    let first = reg.events[e.s.0 as usize].0.said();
+                    return Err(conflict(e.i.as_str(), e.s.0, first, event));
+                }
                 if e.p != reg.said {
                     return Err(prior(&reg.said, &e.p));
                 }
                 let backers = rotate_list(&reg.backers, &e.br, &e.ba, "backer")?;
                 check_toad(e.bt.0, &backers, "backer")?;
-                let issuer = reg.issuer.clone();
-                self.check_anchor(&issuer, event, att)?;
                 check_witnesses(event.raw(), &att.wigs, &backers, e.bt.0)?;
                 let reg = self.registries.get_mut(e.i.as_str()).ok_or_else(|| {
                     Verdict::Pending(format!("registry {} is not known yet", e.i))
@@ -1014,20 +1059,16 @@ impl Ledger {
 
     fn credential_event(&mut self, event: &Event, att: &Attachments) -> Checked<()> {
         let (cred, registry_id, dt, prior_said, ra) = match event.body() {
-            Body::Issuance(e) => (&e.i, &e.ri, &e.dt, None, None),
-            Body::Revocation(e) => (&e.i, &e.ri, &e.dt, Some(&e.p), None),
-            Body::BackerIssuance(e) => (&e.i, &e.ii, &e.dt, None, Some(&e.ra)),
-            Body::BackerRevocation(e) => (&e.i, &e.i, &e.dt, Some(&e.p), Some(&e.ra)),
+            Body::Issuance(e) => (&e.i, e.ri.as_str(), &e.dt, None, None),
+            Body::Revocation(e) => (&e.i, e.ri.as_str(), &e.dt, Some(&e.p), None),
+            Body::BackerIssuance(e) => (&e.i, e.ii.as_str(), &e.dt, None, Some(&e.ra)),
+            Body::BackerRevocation(e) => (&e.i, e.ra.i.as_str(), &e.dt, Some(&e.p), Some(&e.ra)),
             _ => return Err(malformed("not a credential event")),
         };
-        // A brv names its registry only through its `ra` seal.
-        let registry_id: String = match (event.ilk(), ra) {
-            (Ilk::Brv, Some(ra)) => ra.i.to_string(),
-            _ => registry_id.to_string(),
-        };
+        let log = event.log_id();
         let reg = self
             .registries
-            .get(registry_id.as_str())
+            .get(registry_id)
             .ok_or_else(|| Verdict::Pending(format!("registry {registry_id} is not known yet")))?;
         let backer_event = matches!(event.ilk(), Ilk::Bis | Ilk::Brv);
         if reg.backerless == backer_event {
@@ -1037,74 +1078,45 @@ impl Ledger {
                 if reg.backerless { "without" } else { "with" }
             ))));
         }
-        let sn = event.sn();
-        let existing = self.credentials.get(cred.as_str());
-        let expected_sn = if existing.is_some() { 1 } else { 0 };
-        match (existing, sn) {
-            (Some(c), 0) => {
-                return Err(if c.issued.said == *event.said() {
-                    Verdict::Duplicate
-                } else {
-                    Verdict::Invalid(Problem::Duplicity {
-                        prefix: cred.to_string(),
-                        sn: 0,
-                        first: c.issued.said.to_string(),
-                        second: event.said().to_string(),
-                    })
-                });
-            }
-            (Some(c), 1) => {
-                if let Some(r) = &c.revoked {
-                    return Err(if r.said == *event.said() {
-                        Verdict::Duplicate
-                    } else {
-                        Verdict::Invalid(Problem::Duplicity {
-                            prefix: cred.to_string(),
-                            sn: 1,
-                            first: r.said.to_string(),
-                            second: event.said().to_string(),
-                        })
-                    });
-                }
-                if c.registry.as_str() != registry_id {
-                    return Err(malformed(format!(
-                        "the credential was issued in registry {}, not {registry_id}",
-                        c.registry
-                    )));
-                }
-                if prior_said != Some(&c.issued.said) {
-                    return Err(prior(&c.issued.said, prior_said.unwrap_or(&c.issued.said)));
-                }
-            }
-            (None, 0) => {}
-            (None, 1) => {
-                return Err(Verdict::Pending(format!(
-                    "credential {cred} has no issuance yet"
-                )))
-            }
-            (_, found) => {
-                return Err(Problem::Sequence {
-                    expected: expected_sn,
-                    found,
-                }
-                .into())
-            }
-        }
-        if let Some(ra) = ra {
-            let (_, backers, toad) = reg
-                .events
-                .get(ra.s.0 as usize)
-                .filter(|(m, _, _)| ra.i.as_str() == registry_id && m.said() == &ra.d)
-                .ok_or_else(|| {
+        let backers = match ra {
+            Some(ra) => {
+                let named = usize::try_from(ra.s.0)
+                    .ok()
+                    .and_then(|i| reg.events.get(i))
+                    .filter(|(m, _, _)| ra.i.as_str() == registry_id && m.said() == &ra.d);
+                let (_, backers, toad) = named.ok_or_else(|| {
                     malformed(format!(
                         "ra names registry event {} sn {} ({}), which is not in registry {registry_id}",
                         ra.i, ra.s.0, ra.d
                     ))
                 })?;
-            check_witnesses(event.raw(), &att.wigs, backers, *toad)?;
-        }
+                Some((backers.clone(), *toad))
+            }
+            None => None,
+        };
         let issuer = reg.issuer.clone();
         let anchor = self.check_anchor(&issuer, event, att)?;
+        let existing = self.credentials.get(&log);
+        match (existing, prior_said) {
+            (Some(c), None) => return Err(conflict(&log, 0, &c.issued.said, event)),
+            (Some(c), Some(p)) => {
+                if let Some(r) = &c.revoked {
+                    return Err(conflict(&log, 1, &r.said, event));
+                }
+                if *p != c.issued.said {
+                    return Err(prior(&c.issued.said, p));
+                }
+            }
+            (None, Some(_)) => {
+                return Err(Verdict::Pending(format!(
+                    "credential {cred} has no issuance in registry {registry_id} yet"
+                )))
+            }
+            (None, None) => {}
+        }
+        if let Some((backers, toad)) = &backers {
+            check_witnesses(event.raw(), &att.wigs, backers, *toad)?;
+        }
         let mut endorsers = Vec::new();
         for group in &att.endorsements {
             self.check_signature_group(group, event.raw())?;
@@ -1118,30 +1130,39 @@ impl Ledger {
             endorsers,
             event: Some(event.clone()),
         };
-        if sn == 0 {
-            self.credentials.insert(
-                cred.to_string(),
-                CredentialState {
-                    said: cred.clone(),
-                    registry: Prefix::parse(&registry_id)
-                        .map_err(|e| Problem::Malformed(format!("registry id: {e}")))?,
-                    status: Status::Issued,
-                    issued: record,
-                    revoked: None,
-                },
-            );
-        } else if let Some(c) = self.credentials.get_mut(cred.as_str()) {
-            c.status = Status::Revoked;
-            c.revoked = Some(record);
+        match prior_said {
+            None => {
+                let registry = Prefix::parse(registry_id)
+                    .map_err(|e| Problem::Malformed(format!("registry id: {e}")))?;
+                self.credentials.insert(
+                    log,
+                    CredentialState {
+                        said: cred.clone(),
+                        registry,
+                        status: Status::Issued,
+                        issued: record,
+                        revoked: None,
+                    },
+                );
+            }
+            Some(_) => {
+                if let Some(c) = self.credentials.get_mut(&log) {
+                    c.status = Status::Revoked;
+                    c.revoked = Some(record);
+                }
+            }
         }
         Ok(())
     }
 
+    /// An ACDC: its registry (when it names one) must be known and controlled by its issuer,
+    /// and `-F` signatures on it must be its issuer's.
     fn process_acdc(&mut self, acdc: &crate::acdc::Acdc, att: &Attachments) -> Checked<()> {
-        if let (Some(ri), Some(reg)) = (
-            acdc.registry(),
-            acdc.registry().and_then(|r| self.registries.get(r)),
-        ) {
+        if let Some(ri) = acdc.registry() {
+            let reg = self
+                .registries
+                .get(ri)
+                .ok_or_else(|| Verdict::Pending(format!("registry {ri} is not known yet")))?;
             if reg.issuer.as_str() != acdc.issuer() {
                 return Err(malformed(format!(
                     "ACDC issuer {} is not the issuer {} of registry {ri}",
@@ -1151,6 +1172,13 @@ impl Ledger {
             }
         }
         for group in &att.endorsements {
+            if group.prefix != acdc.issuer() {
+                return Err(Verdict::Invalid(Problem::Signature(format!(
+                    "ACDC signed by {}, which is not its issuer {}",
+                    group.prefix,
+                    acdc.issuer()
+                ))));
+            }
             self.check_signature_group(group, acdc.raw())?;
         }
         if self.acdcs.contains_key(acdc.said()) {
@@ -1161,17 +1189,16 @@ impl Ledger {
         Ok(())
     }
 
-    /// Re-verifies the status of one credential from the events kept for it: the SAIDs of its
-    /// TEL events and of their anchoring events, the anchoring events' signatures against the
-    /// keys in force at their sequence numbers, and the seals. Its cost does not depend on how
-    /// many credentials or events the ledger holds.
-    pub fn verify_status(&self, said: &str) -> Result<Status, Problem> {
-        let cred = self
-            .credentials
-            .get(said)
-            .ok_or_else(|| Problem::Malformed(format!("credential {said} is not in the ledger")))?;
-        let reg = self.registries.get(cred.registry.as_str()).ok_or_else(|| {
-            Problem::Malformed(format!("registry {} is not in the ledger", cred.registry))
+    /// Re-verifies the status of credential `said` in `registry` from the events kept for it:
+    /// the SAIDs of its TEL events and of their anchoring events, the anchoring events'
+    /// signatures against the keys in force at their sequence numbers, and the seals. Its cost
+    /// does not depend on how many credentials or events the ledger holds.
+    pub fn verify_status(&self, registry: &str, said: &str) -> Result<Status, Problem> {
+        let cred = self.credential(registry, said).ok_or_else(|| {
+            Problem::Malformed(format!("credential {said} is not in registry {registry}"))
+        })?;
+        let reg = self.registries.get(registry).ok_or_else(|| {
+            Problem::Malformed(format!("registry {registry} is not in the ledger"))
         })?;
         let (vcp, _, _) = &reg.events[0];
         self.reverify_anchor(vcp, &reg.anchor)?;
@@ -1193,12 +1220,15 @@ impl Ledger {
         let kel = self.kels.get(&anchor.prefix).ok_or_else(|| {
             Problem::Anchor(format!("KEL {} is not in the ledger", anchor.prefix))
         })?;
-        let entry = kel.entries.get(anchor.sn as usize).ok_or_else(|| {
-            Problem::Anchor(format!(
-                "{} has no event at sn {}",
-                anchor.prefix, anchor.sn
-            ))
-        })?;
+        let entry = usize::try_from(anchor.sn)
+            .ok()
+            .and_then(|i| kel.entries.get(i))
+            .ok_or_else(|| {
+                Problem::Anchor(format!(
+                    "{} has no event at sn {}",
+                    anchor.prefix, anchor.sn
+                ))
+            })?;
         let anchoring = reparse(&entry.event)?;
         if anchoring.said() != anchor.said.as_str()
             || !anchoring.anchors().iter().any(|s| seal_matches(s, &event))
@@ -1211,25 +1241,14 @@ impl Ledger {
             )));
         }
         let est = kel.keys_at(anchor.sn);
-        let valid = verify_sigs(anchoring.raw(), &entry.sigs, &est.keys, "controller")
-            .map_err(verdict_problem)?;
-        threshold("controller", valid.len(), est.kt).map_err(verdict_problem)
+        verify_sigs(anchoring.raw(), &entry.sigs, &est.keys, "controller")
+            .and_then(|valid| threshold("controller", valid.len(), est.kt))
+            .map_err(|v| match v {
+                Verdict::Invalid(p) => p,
+                Verdict::Pending(r) => Problem::Malformed(r),
+                Verdict::Duplicate => Problem::Malformed("duplicate".into()),
+            })
     }
-}
-
-fn verdict_problem(v: Verdict) -> Problem {
-    match v {
-        Verdict::Invalid(p) => p,
-        Verdict::Pending(r) => Problem::Malformed(r),
-        Verdict::Duplicate => Problem::Malformed("duplicate".into()),
-    }
-}
-
-fn prior(expected: &Said, found: &Said) -> Verdict {
-    Verdict::Invalid(Problem::Prior {
-        expected: expected.to_string(),
-        found: found.to_string(),
-    })
 }
 
 /// Why a stream did not verify: the first bad message and what is wrong with it.
@@ -1242,11 +1261,16 @@ pub struct StreamFailure {
     pub reason: String,
 }
 
+/// How many messages may wait for their dependencies at once in [`verify_stream`].
+pub const MAX_ESCROW: usize = 10_000;
+
+type Escrow = Vec<(EventRef, Message, String)>;
+
 /// Verifies a whole CESR text stream. Messages that depend on later ones wait in escrow and are
 /// retried as the stream goes on; whatever still waits at the end is reported.
 pub fn verify_stream(bytes: &[u8], options: Options) -> Result<Ledger, StreamFailure> {
     let mut ledger = Ledger::new(options);
-    let mut escrow: Vec<(EventRef, Message, String)> = Vec::new();
+    let mut escrow: Escrow = Vec::new();
     for (index, item) in StreamReader::new(bytes).enumerate() {
         let message = item.map_err(|e| StreamFailure {
             at: e.at().clone(),
@@ -1257,6 +1281,14 @@ pub fn verify_stream(bytes: &[u8], options: Options) -> Result<Ledger, StreamFai
             Ok(Outcome::Accepted) => retry_escrow(&mut ledger, &mut escrow)?,
             Ok(Outcome::Duplicate) => {}
             Ok(Outcome::Pending(reason)) => {
+                if escrow.len() >= MAX_ESCROW {
+                    return Err(StreamFailure {
+                        at,
+                        reason: format!(
+                            "more than {MAX_ESCROW} messages wait for events that have not come"
+                        ),
+                    });
+                }
                 let merged = merge_receipt(&message, &mut escrow);
                 escrow.push((at, message, reason));
                 if merged {
@@ -1280,8 +1312,8 @@ pub fn verify_stream(bytes: &[u8], options: Options) -> Result<Ledger, StreamFai
     Ok(ledger)
 }
 
-/// A witness receipt (`rct` with `-B` or `-C` signatures) of an event waiting for witness
-/// signatures lends them to that event, as keripy's partially-witnessed escrow does.
+/// A witness receipt (`rct` with `-B` or `-C`) of an inception waiting for witness signatures
+/// lends it those of its signatures that verify, as keripy's partially-witnessed escrow does.
 fn merge_receipt(receipt: &Message, escrow: &mut [(EventRef, Message, String)]) -> bool {
     let Payload::Event(rct) = &receipt.payload else {
         return false;
@@ -1294,33 +1326,31 @@ fn merge_receipt(receipt: &Message, escrow: &mut [(EventRef, Message, String)]) 
         let Payload::Event(event) = &waiting.payload else {
             continue;
         };
-        if event.ilk() == Ilk::Rct
-            || event.prefix() != rct.prefix()
-            || event.sn() != rct.sn()
-            || event.said() != rct.said()
-        {
+        let Body::Inception(icp) = event.body() else {
+            continue;
+        };
+        if event.prefix() != rct.prefix() || event.sn() != rct.sn() || event.said() != rct.said() {
             continue;
         }
-        let witnesses: &[Prefix] = match event.body() {
-            Body::Inception(e) => &e.b,
-            _ => &[],
+        let Ok(keys) = witness_keys(&icp.b) else {
+            continue;
         };
-        let wigs = &mut waiting.attachments.wigs;
-        for wig in &receipt.attachments.wigs {
-            if !wigs.iter().any(|w| w.index == wig.index) {
-                wigs.push(*wig);
+        let couples = receipt.attachments.receipts.iter().filter_map(|(w, sig)| {
+            let index = icp.b.iter().position(|b| b.as_str() == w)?;
+            Some(Siger {
+                index: index as u32,
+                signature: *sig,
+            })
+        });
+        for wig in receipt.attachments.wigs.iter().copied().chain(couples) {
+            let fresh = !waiting
+                .attachments
+                .wigs
+                .iter()
+                .any(|w| w.index == wig.index);
+            if fresh && verify_sigs(event.raw(), &[wig], &keys, "witness").is_ok() {
+                waiting.attachments.wigs.push(wig);
                 merged = true;
-            }
-        }
-        for (witness, signature) in &receipt.attachments.receipts {
-            if let Some(index) = witnesses.iter().position(|w| w.as_str() == witness) {
-                if !wigs.iter().any(|w| w.index as usize == index) {
-                    wigs.push(Siger {
-                        index: index as u32,
-                        signature: *signature,
-                    });
-                    merged = true;
-                }
             }
         }
     }
@@ -1328,10 +1358,7 @@ fn merge_receipt(receipt: &Message, escrow: &mut [(EventRef, Message, String)]) 
 }
 
 /// Retries escrowed messages until none makes progress.
-fn retry_escrow(
-    ledger: &mut Ledger,
-    escrow: &mut Vec<(EventRef, Message, String)>,
-) -> Result<(), StreamFailure> {
+fn retry_escrow(ledger: &mut Ledger, escrow: &mut Escrow) -> Result<(), StreamFailure> {
     loop {
         let mut progressed = false;
         let mut i = 0;

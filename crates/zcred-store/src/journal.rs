@@ -3,8 +3,8 @@
 //! the state rows they change, in one transaction.
 //!
 //! State rows: `kel/<prefix>` ([`KeyState`](zcred_ledger::verify::KeyState)),
-//! `registry/<id>` and `credential/<said>` as JSON, so that a status can be read without a
-//! replay.
+//! `registry/<id>` and `credential/<registry>/<said>` as JSON, so that a status can be read
+//! without a replay.
 //!
 //! A batch is checked in order. When message `k` is refused, messages before it (valid, and
 //! already folded into the cache) are still stored, and the error names `k`; when the store
@@ -72,10 +72,10 @@ fn state_keys(message: &Message) -> Vec<String> {
         Body::RegistryInception(_) | Body::RegistryRotation(_) => {
             vec![format!("registry/{}", event.prefix())]
         }
-        Body::Issuance(_) | Body::Revocation(_) => vec![format!("credential/{}", event.prefix())],
-        Body::BackerIssuance(_) | Body::BackerRevocation(_) => {
-            vec![format!("credential/{}", event.prefix())]
-        }
+        Body::Issuance(_)
+        | Body::Revocation(_)
+        | Body::BackerIssuance(_)
+        | Body::BackerRevocation(_) => vec![format!("credential/{}", event.log_id())],
         Body::Receipt(_) => vec![],
     }
 }
@@ -85,7 +85,10 @@ fn state_value(ledger: &Ledger, key: &str) -> Option<String> {
     match kind {
         "kel" => serde_json::to_string(ledger.key_state(id)?).ok(),
         "registry" => serde_json::to_string(ledger.registry(id)?).ok(),
-        "credential" => serde_json::to_string(ledger.credential(id)?).ok(),
+        "credential" => {
+            let (registry, said) = id.split_once('/')?;
+            serde_json::to_string(ledger.credential(registry, said)?).ok()
+        }
         _ => None,
     }
 }

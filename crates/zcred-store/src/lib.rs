@@ -43,7 +43,8 @@ pub enum StoreError {
 /// An event to append: its place in its log and its CESR text (body and attachments).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEvent {
-    /// The log (`i`): an AID, a registry id or a credential SAID.
+    /// The log ([`Event::log_id`](zcred_ledger::Event::log_id)): an AID, a registry id, or
+    /// `<registry>/<credential SAID>` for a credential's TEL.
     pub prefix: String,
     /// Sequence number in that log.
     pub sn: u64,
@@ -60,7 +61,7 @@ impl NewEvent {
     pub fn from_message(message: &Message) -> Option<NewEvent> {
         let event = message.as_event()?;
         Some(NewEvent {
-            prefix: event.prefix().to_owned(),
+            prefix: event.log_id(),
             sn: event.sn(),
             ilk: event.ilk().as_str().to_owned(),
             said: event.said().to_string(),

@@ -55,6 +55,7 @@ pub struct Scenario {
     pub agent: String,
     pub issuer_sn: u64,
     pub agent_sn: u64,
+    pub registry: String,
     pub credentials: BTreeMap<String, Status>,
     pub batch: bool,
 }
@@ -171,6 +172,7 @@ pub fn build(seed: u64, ops: &[Op], batch: bool) -> Scenario {
         agent: agent.prefix().to_string(),
         issuer_sn: issuer.sn(),
         agent_sn: agent.sn(),
+        registry: registry.to_string(),
         credentials,
         batch,
     }
@@ -191,8 +193,12 @@ fn check_states(s: &Scenario) {
     assert_eq!(agent.delegator.as_ref().unwrap().as_str(), s.issuer);
     assert_eq!(ledger.credentials().count(), s.credentials.len());
     for (cred, status) in &s.credentials {
-        assert_eq!(ledger.credential(cred).unwrap().status, *status, "{cred}");
-        assert_eq!(ledger.verify_status(cred).unwrap(), *status);
+        assert_eq!(
+            ledger.credential(&s.registry, cred).unwrap().status,
+            *status,
+            "{cred}"
+        );
+        assert_eq!(ledger.verify_status(&s.registry, cred).unwrap(), *status);
     }
 }
 

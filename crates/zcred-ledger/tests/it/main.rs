@@ -2,5 +2,6 @@
 //! property tests of whole logs.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
+mod attacks;
 mod logs;
 mod vectors;

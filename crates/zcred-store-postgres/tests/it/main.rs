@@ -111,7 +111,10 @@ async fn postgres_journal_exports_a_verifiable_stream() {
     assert_eq!(zcred_store::export(&store, &mut stream).await.unwrap(), 7);
     let ledger = verify_stream(&stream, Options::default()).unwrap();
     assert_eq!(
-        ledger.credential(cred.as_str()).unwrap().status,
+        ledger
+            .credential(registry.as_str(), cred.as_str())
+            .unwrap()
+            .status,
         Status::Issued
     );
     // A second instance opening the same database replays the same state.
@@ -123,8 +126,8 @@ async fn postgres_journal_exports_a_verifiable_stream() {
         .await
         .unwrap();
     assert_eq!(
-        replayed.credential(cred.as_str()),
-        ledger.credential(cred.as_str())
+        replayed.credential(registry.as_str(), cred.as_str()),
+        ledger.credential(registry.as_str(), cred.as_str())
     );
     other.close().await;
     drop_schema(store, &schema).await;

@@ -52,7 +52,7 @@ async fn journal_records_verifies_exports_and_replays() {
     // The state rows were written with the events.
     let row = journal
         .store()
-        .state(&format!("credential/{a}"))
+        .state(&format!("credential/{registry}/{a}"))
         .await
         .unwrap()
         .unwrap();
@@ -78,11 +78,17 @@ async fn journal_records_verifies_exports_and_replays() {
     assert_eq!(export(journal.store(), &mut stream).await.unwrap(), 11);
     let ledger = verify_stream(&stream, Options::default()).unwrap();
     assert_eq!(
-        ledger.credential(a.as_str()).unwrap().status,
+        ledger
+            .credential(registry.as_str(), a.as_str())
+            .unwrap()
+            .status,
         Status::Revoked
     );
     assert_eq!(
-        ledger.credential(b.as_str()).unwrap().status,
+        ledger
+            .credential(registry.as_str(), b.as_str())
+            .unwrap()
+            .status,
         Status::Issued
     );
     assert_eq!(
@@ -93,8 +99,8 @@ async fn journal_records_verifies_exports_and_replays() {
     // And the store replays into the same state.
     let replayed = replay(journal.store(), Options::default()).await.unwrap();
     assert_eq!(
-        replayed.credential(b.as_str()),
-        ledger.credential(b.as_str())
+        replayed.credential(registry.as_str(), b.as_str()),
+        ledger.credential(registry.as_str(), b.as_str())
     );
 }
 
@@ -128,11 +134,15 @@ async fn journal_refuses_invalid_events_and_keeps_the_valid_ones_before_them() {
         .is_some());
     assert!(journal
         .store()
-        .event(c.as_str(), 0)
+        .event(&format!("{registry}/{c}"), 0)
         .await
         .unwrap()
         .is_none());
-    assert!(journal.read(|l| l.credential(c.as_str()).is_none()).await);
+    assert!(
+        journal
+            .read(|l| l.credential(registry.as_str(), c.as_str()).is_none())
+            .await
+    );
 
     // A TEL event whose anchor was never recorded is pending, not stored.
     let d = Said::digest(b"credential d");
