@@ -10,7 +10,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use zcred_crypto::zetrix::SigningKey;
-use zcred_ledger::flows::{self, Controller};
+use zcred_ledger::flows;
 use zcred_ledger::verify::{verify_stream, Ledger, Options, Outcome};
 use zcred_ledger::{Message, Said};
 
@@ -21,15 +21,12 @@ fn key(n: u8) -> SigningKey {
 /// The messages of an issuer, its agent, a registry and `n` issued credentials (every tenth
 /// revoked), the registry id, and the SAID of a credential in the middle.
 fn log(n: usize) -> (Vec<Message>, Said, Said) {
-    let (mut issuer, icp) = Controller::incept_basic(key(1), key(2)).expect("icp");
-    let (mut agent, dip) =
-        Controller::incept_delegated(issuer.prefix(), key(3), key(4)).expect("dip");
-    let approval = issuer.interact(&[dip.seal().to_map()]).expect("approval");
-    let dip = agent.approved(dip, approval.as_event().expect("event"));
-    let vcp = flows::registry(agent.prefix(), &[5; 16]).expect("vcp");
-    let registry = vcp.said().clone();
-    let (ixn, vcp) = agent.anchor(vcp).expect("anchor");
-    let mut messages = vec![icp, approval, dip, ixn, vcp];
+    let flows::Onboarded {
+        mut messages,
+        mut agent,
+        registry,
+        ..
+    } = flows::onboard((key(1), key(2)), (key(3), key(4)), &[5; 16]).expect("onboarding");
     let dt = time::OffsetDateTime::UNIX_EPOCH;
     let mut middle = None;
     for i in 0..n {

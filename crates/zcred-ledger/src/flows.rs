@@ -306,3 +306,47 @@ impl Controller {
         Ok(self.signed(rot))
     }
 }
+
+/// What [`onboard`] makes: the messages in the order they verify, and the two controllers.
+#[derive(Debug)]
+pub struct Onboarded {
+    /// Issuer `icp`, the issuer `ixn` approving the agent, the agent's `dip` (with its `-G`
+    /// couple), the agent `ixn` anchoring the registry, and the `vcp`.
+    pub messages: Vec<Message>,
+    /// The issuer's KEL, as far as it went.
+    pub issuer: Controller,
+    /// The agent's KEL.
+    pub agent: Controller,
+    /// The registry id.
+    pub registry: Said,
+}
+
+/// The whole onboarding of ledger.md for keys held here: an issuer (basic prefix of
+/// `issuer.0`, committed to `issuer.1`), its delegated agent (`agent.0`, committed to
+/// `agent.1`) approved by an issuer `ixn`, and the agent's backerless registry.
+pub fn onboard(
+    issuer: (SigningKey, SigningKey),
+    agent: (SigningKey, SigningKey),
+    registry_nonce: &[u8; 16],
+) -> Result<Onboarded, EventError> {
+    let (mut issuer, icp) = Controller::incept_basic(issuer.0, issuer.1)?;
+    let (mut agent, dip) = Controller::incept_delegated(issuer.prefix(), agent.0, agent.1)?;
+    let approval_event = build::interact(
+        issuer.prefix(),
+        issuer.sn + 1,
+        &issuer.said,
+        &[dip.seal().to_map()],
+    )?;
+    issuer.advance(&approval_event);
+    let dip = agent.approved(dip, &approval_event);
+    let approval = issuer.signed(approval_event);
+    let vcp = registry(agent.prefix(), registry_nonce)?;
+    let registry = vcp.said().clone();
+    let (ixn, vcp) = agent.anchor(vcp)?;
+    Ok(Onboarded {
+        messages: vec![icp, approval, dip, ixn, vcp],
+        issuer,
+        agent,
+        registry,
+    })
+}

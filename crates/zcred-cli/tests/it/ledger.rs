@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use zcred_crypto::zetrix::SigningKey;
-use zcred_ledger::flows::{self, Controller};
+use zcred_ledger::flows;
 use zcred_ledger::verify::Options;
 use zcred_ledger::Said;
 use zcred_store::Journal;
@@ -166,17 +166,13 @@ async fn populate(data_dir: &Path) -> (String, String) {
     )
     .await
     .unwrap();
-    let (mut issuer, icp) = Controller::incept_basic(key(1), key(2)).unwrap();
-    let (mut agent, dip) = Controller::incept_delegated(issuer.prefix(), key(3), key(4)).unwrap();
-    let approval = issuer.interact(&[dip.seal().to_map()]).unwrap();
-    let dip = agent.approved(dip, approval.as_event().unwrap());
-    let vcp = flows::registry(agent.prefix(), &[7; 16]).unwrap();
-    let registry = vcp.said().clone();
-    let (ixn, vcp) = agent.anchor(vcp).unwrap();
-    journal
-        .submit(&[icp, approval, dip, ixn, vcp])
-        .await
-        .unwrap();
+    let flows::Onboarded {
+        messages,
+        mut agent,
+        registry,
+        ..
+    } = flows::onboard((key(1), key(2)), (key(3), key(4)), &[7; 16]).unwrap();
+    journal.submit(&messages).await.unwrap();
     let dt = time::OffsetDateTime::UNIX_EPOCH;
     let (a, b) = (Said::digest(b"a"), Said::digest(b"b"));
     let iss_a = flows::issuance(&a, &registry, dt).unwrap();

@@ -185,15 +185,13 @@ fn sequence_numbers_are_fixed_by_the_event_type() {
 
 /// Issuer, agent and registry; returns the messages, both controllers and the registry id.
 fn onboard(seed: u8) -> (Vec<Message>, Controller, Controller, Said) {
-    let (mut issuer, icp) = Controller::incept_basic(key(seed), key(seed + 1)).unwrap();
-    let (mut agent, dip) =
-        Controller::incept_delegated(issuer.prefix(), key(seed + 2), key(seed + 3)).unwrap();
-    let approval = issuer.interact(&[dip.seal().to_map()]).unwrap();
-    let dip = agent.approved(dip, approval.as_event().unwrap());
-    let vcp = flows::registry(agent.prefix(), &[seed; 16]).unwrap();
-    let registry = vcp.said().clone();
-    let (ixn, vcp) = agent.anchor(vcp).unwrap();
-    (vec![icp, approval, dip, ixn, vcp], issuer, agent, registry)
+    let o = flows::onboard(
+        (key(seed), key(seed + 1)),
+        (key(seed + 2), key(seed + 3)),
+        &[seed; 16],
+    )
+    .unwrap();
+    (o.messages, o.issuer, o.agent, o.registry)
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use zcred_crypto::zetrix::SigningKey;
 use zcred_ledger::event::EventSeal;
-use zcred_ledger::flows::{self, Controller};
+use zcred_ledger::flows;
 use zcred_ledger::verify::{verify_stream, Options, Status};
 use zcred_ledger::{Message, Said};
 
@@ -71,24 +71,14 @@ impl Scenario {
 /// `ops`. With `batch`, issuances are anchored two at a time.
 pub fn build(seed: u64, ops: &[Op], batch: bool) -> Scenario {
     let mut keys = Keys { seed, n: 0 };
-    let mut messages: Vec<Message> = Vec::new();
-    let (mut issuer, icp) = Controller::incept_basic(keys.next(), keys.next()).unwrap();
-    messages.push(icp);
-    let (mut agent, dip) =
-        Controller::incept_delegated(issuer.prefix(), keys.next(), keys.next()).unwrap();
-    let approval = issuer.interact(&[dip.seal().to_map()]).unwrap();
-    let dip = agent.approved(dip, approval.as_event().unwrap());
-    messages.push(approval);
-    messages.push(dip);
-    let vcp = flows::registry(
-        agent.prefix(),
+    let onboarded = flows::onboard(
+        (keys.next(), keys.next()),
+        (keys.next(), keys.next()),
         &seed.to_be_bytes().repeat(2).try_into().unwrap(),
     )
     .unwrap();
-    let registry = vcp.said().clone();
-    let (ixn, vcp) = agent.anchor(vcp).unwrap();
-    messages.push(ixn);
-    messages.push(vcp);
+    let mut messages: Vec<Message> = onboarded.messages;
+    let (mut issuer, mut agent, registry) = (onboarded.issuer, onboarded.agent, onboarded.registry);
 
     let t0 = time::macros::datetime!(2026-01-01 00:00 UTC);
     let mut issued: Vec<(Said, Said)> = Vec::new();

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 use zcred_crypto::zetrix::SigningKey;
-use zcred_ledger::flows::{self, Controller};
+use zcred_ledger::flows;
 use zcred_ledger::verify::{verify_stream, Options, Status};
 use zcred_ledger::Said;
 use zcred_store::{Append, Journal, LedgerStore, NewEvent};
@@ -91,17 +91,13 @@ async fn postgres_journal_exports_a_verifiable_stream() {
     let journal = Journal::open(store.clone(), Options::default())
         .await
         .unwrap();
-    let (mut issuer, icp) = Controller::incept_basic(key(1), key(2)).unwrap();
-    let (mut agent, dip) = Controller::incept_delegated(issuer.prefix(), key(3), key(4)).unwrap();
-    let approval = issuer.interact(&[dip.seal().to_map()]).unwrap();
-    let dip = agent.approved(dip, approval.as_event().unwrap());
-    let vcp = flows::registry(agent.prefix(), &[1; 16]).unwrap();
-    let registry = vcp.said().clone();
-    let (ixn, vcp) = agent.anchor(vcp).unwrap();
-    journal
-        .submit(&[icp, approval, dip, ixn, vcp])
-        .await
-        .unwrap();
+    let flows::Onboarded {
+        messages,
+        mut agent,
+        registry,
+        ..
+    } = flows::onboard((key(1), key(2)), (key(3), key(4)), &[1; 16]).unwrap();
+    journal.submit(&messages).await.unwrap();
     let cred = Said::digest(b"pg credential");
     let iss = flows::issuance(&cred, &registry, time::OffsetDateTime::UNIX_EPOCH).unwrap();
     let (ixn, tel) = agent.anchor(iss).unwrap();

@@ -13,14 +13,8 @@ fn key(n: u8) -> SigningKey {
 /// Issuer icp, agent dip approved, registry; returns the messages, the controllers and the
 /// registry id.
 fn onboard() -> (Vec<Message>, Controller, Controller, Said) {
-    let (mut issuer, icp) = Controller::incept_basic(key(1), key(2)).unwrap();
-    let (mut agent, dip) = Controller::incept_delegated(issuer.prefix(), key(3), key(4)).unwrap();
-    let approval = issuer.interact(&[dip.seal().to_map()]).unwrap();
-    let dip = agent.approved(dip, approval.as_event().unwrap());
-    let vcp = flows::registry(agent.prefix(), &[9; 16]).unwrap();
-    let registry = vcp.said().clone();
-    let (ixn, vcp) = agent.anchor(vcp).unwrap();
-    (vec![icp, approval, dip, ixn, vcp], issuer, agent, registry)
+    let o = flows::onboard((key(1), key(2)), (key(3), key(4)), &[9; 16]).unwrap();
+    (o.messages, o.issuer, o.agent, o.registry)
 }
 
 #[tokio::test]
