@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod journal;
+mod roundtrip;
 
 #[tokio::test]
 async fn memory_store_passes_the_conformance_story() {
