@@ -2,6 +2,7 @@
 //!
 //! - [`canonical`]: canonical JSON (api.md §2.8), the payload of every JWS.
 //! - [`did`]: `did:zid:` identifiers.
+//! - [`json`]: strict JSON for request bodies (no duplicate members, bounded nesting).
 //! - [`template`]: credential templates and attribute rules (api.md §3), and camelCase of
 //!   template names (api.md §2.7).
 //! - [`credential`]: the Verifiable Credential as issued (api.md §2.10; VCDM 1.1 and 2.0 date
@@ -14,6 +15,7 @@
 pub mod canonical;
 pub mod credential;
 pub mod did;
+pub mod json;
 pub mod template;
 pub mod time;
 pub mod verify;

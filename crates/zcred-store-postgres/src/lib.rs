@@ -11,10 +11,13 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::Row;
-use zcred_store::{Append, LedgerStore, LoggedEvent, NewEvent, StoreError};
+use zcred_store::{AccessStore, ApiKey, Append, LedgerStore, LoggedEvent, NewEvent, StoreError};
 
 /// The migrations, in order: (version, SQL).
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_event_log.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_event_log.sql")),
+    (2, include_str!("../migrations/0002_api_keys.sql")),
+];
 
 /// Advisory lock keys ("zcred" in ASCII, then a purpose).
 const APPEND_LOCK: i64 = 0x7a63_7265_6400_0001;
@@ -268,5 +271,60 @@ mod tests {
             "postgres://alice@db:5432/x"
         );
         assert_eq!(super::redacted("postgres://db/x"), "postgres://db/x");
+    }
+}
+
+impl AccessStore for PostgresStore {
+    async fn put_api_key(&self, key: ApiKey) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO api_keys (hash, id, plan, issuer, created, disabled) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&key.hash)
+        .bind(&key.id)
+        .bind(&key.plan)
+        .bind(&key.issuer)
+        .bind(key.created)
+        .bind(key.disabled)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                Err(StoreError::Conflict("that API key exists already".into()))
+            }
+            Err(err) => Err(unavailable("storing an API key", err)),
+        }
+    }
+
+    async fn api_key(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        let row = sqlx::query(
+            "SELECT hash, id, plan, issuer, created, disabled FROM api_keys WHERE hash = $1",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| unavailable("reading an API key", e))?;
+        row.map(|row| {
+            let get = |name: &str| -> Result<String, StoreError> {
+                row.try_get(name)
+                    .map_err(|e| unavailable("reading an API key", e))
+            };
+            Ok(ApiKey {
+                hash: get("hash")?,
+                id: get("id")?,
+                plan: get("plan")?,
+                issuer: row
+                    .try_get("issuer")
+                    .map_err(|e| unavailable("reading an API key", e))?,
+                created: row
+                    .try_get("created")
+                    .map_err(|e| unavailable("reading an API key", e))?,
+                disabled: {
+                    row.try_get("disabled")
+                        .map_err(|e| unavailable("reading an API key", e))?
+                },
+            })
+        })
+        .transpose()
     }
 }

@@ -13,13 +13,16 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use tokio::sync::Mutex;
-use zcred_store::{Append, LedgerStore, LoggedEvent, NewEvent, StoreError};
+use zcred_store::{AccessStore, ApiKey, Append, LedgerStore, LoggedEvent, NewEvent, StoreError};
 
 /// The database file's name inside the data directory.
 pub const FILE_NAME: &str = "zcred.db";
 
 /// The migrations, in order: (version, SQL).
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_event_log.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_event_log.sql")),
+    (2, include_str!("../migrations/0002_api_keys.sql")),
+];
 
 /// The SQLite store.
 #[derive(Debug, Clone)]
@@ -233,5 +236,62 @@ impl LedgerStore for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| unavailable("state", e))
+    }
+}
+
+impl AccessStore for SqliteStore {
+    async fn put_api_key(&self, key: ApiKey) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO api_keys (hash, id, plan, issuer, created, disabled) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&key.hash)
+        .bind(&key.id)
+        .bind(&key.plan)
+        .bind(&key.issuer)
+        .bind(key.created)
+        .bind(i64::from(key.disabled))
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                Err(StoreError::Conflict("that API key exists already".into()))
+            }
+            Err(err) => Err(unavailable("storing an API key", err)),
+        }
+    }
+
+    async fn api_key(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        let row = sqlx::query(
+            "SELECT hash, id, plan, issuer, created, disabled FROM api_keys WHERE hash = ?",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| unavailable("reading an API key", e))?;
+        row.map(|row| {
+            let get = |name: &str| -> Result<String, StoreError> {
+                row.try_get(name)
+                    .map_err(|e| unavailable("reading an API key", e))
+            };
+            Ok(ApiKey {
+                hash: get("hash")?,
+                id: get("id")?,
+                plan: get("plan")?,
+                issuer: row
+                    .try_get("issuer")
+                    .map_err(|e| unavailable("reading an API key", e))?,
+                created: row
+                    .try_get("created")
+                    .map_err(|e| unavailable("reading an API key", e))?,
+                disabled: {
+                    let disabled: i64 = row
+                        .try_get("disabled")
+                        .map_err(|e| unavailable("reading an API key", e))?;
+                    disabled != 0
+                },
+            })
+        })
+        .transpose()
     }
 }

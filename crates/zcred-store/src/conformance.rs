@@ -1,7 +1,7 @@
 //! The story every backend must pass (atuin's `db_story` pattern): run it against a fresh or a
 //! shared database; `tag` keeps the identifiers of one run apart from earlier runs'.
 
-use crate::{Append, LedgerStore, NewEvent, StateUpdate, StoreError};
+use crate::{AccessStore, ApiKey, Append, LedgerStore, NewEvent, StateUpdate, StoreError};
 
 fn event(prefix: &str, sn: u64, ilk: &str) -> NewEvent {
     NewEvent {
@@ -151,4 +151,31 @@ async fn last_ordinal<S: LedgerStore>(store: &S) -> u64 {
             None => return after,
         }
     }
+}
+
+/// The API-key story: keys are found by hash, a hash is stored once, and unknown hashes are
+/// not found.
+#[allow(clippy::unwrap_used, clippy::panic)]
+pub async fn run_access<S: AccessStore>(store: &S, tag: &str) {
+    let key = ApiKey {
+        id: format!("id{tag}"),
+        hash: format!("{tag:0>64}"),
+        plan: "standard".into(),
+        issuer: Some(format!("did:zid:{tag}")),
+        created: 1_700_000_000,
+        disabled: false,
+    };
+    store.put_api_key(key.clone()).await.unwrap();
+    assert_eq!(store.api_key(&key.hash).await.unwrap(), Some(key.clone()));
+    let err = store.put_api_key(key.clone()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let unbound = ApiKey {
+        hash: format!("{tag:1>64}"),
+        issuer: None,
+        disabled: true,
+        ..key
+    };
+    store.put_api_key(unbound.clone()).await.unwrap();
+    assert_eq!(store.api_key(&unbound.hash).await.unwrap(), Some(unbound));
+    assert_eq!(store.api_key(&format!("{tag:2>64}")).await.unwrap(), None);
 }

@@ -134,6 +134,35 @@ pub trait LedgerStore: Send + Sync {
     fn state(&self, key: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 }
 
+/// An API key as stored: never the key itself, only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// A short public handle (the first 12 hex characters of the hash), for listings and logs.
+    pub id: String,
+    /// Lowercase hex SHA-256 of the key text.
+    pub hash: String,
+    /// The subscription plan, which sets quotas.
+    pub plan: String,
+    /// The issuer DID the key is bound to, if any.
+    pub issuer: Option<String>,
+    /// Creation time, Unix seconds.
+    pub created: i64,
+    /// A disabled key authenticates nothing.
+    pub disabled: bool,
+}
+
+/// Who may call the service: API keys (stored hashed).
+pub trait AccessStore: Send + Sync {
+    /// Stores a new key; a hash already stored is a [`StoreError::Conflict`].
+    fn put_api_key(&self, key: ApiKey) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The key whose hash is `hash`.
+    fn api_key(
+        &self,
+        hash: &str,
+    ) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send;
+}
+
 /// How many events [`export`] and [`replay`] read per page.
 const PAGE: usize = 1000;
 

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
-use crate::{Append, LedgerStore, LoggedEvent, StoreError};
+use crate::{AccessStore, ApiKey, Append, LedgerStore, LoggedEvent, StoreError};
 
 /// Events and state in memory. Appends are atomic (one lock).
 #[derive(Debug, Default)]
@@ -18,6 +18,7 @@ struct Inner {
     /// Non-receipt events of each log: sn → position in `events`.
     logs: HashMap<String, BTreeMap<u64, usize>>,
     states: HashMap<String, String>,
+    api_keys: HashMap<String, ApiKey>,
 }
 
 impl MemoryStore {
@@ -98,5 +99,20 @@ impl LedgerStore for MemoryStore {
 
     async fn state(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self.lock()?.states.get(key).cloned())
+    }
+}
+
+impl AccessStore for MemoryStore {
+    async fn put_api_key(&self, key: ApiKey) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        if inner.api_keys.contains_key(&key.hash) {
+            return Err(StoreError::Conflict("that API key exists already".into()));
+        }
+        inner.api_keys.insert(key.hash.clone(), key);
+        Ok(())
+    }
+
+    async fn api_key(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        Ok(self.lock()?.api_keys.get(hash).cloned())
     }
 }

@@ -43,6 +43,7 @@ async fn postgres_store_passes_the_conformance_story() {
         return;
     };
     zcred_store::conformance::run(&store, "pg").await;
+    zcred_store::conformance::run_access(&store, "pg").await;
     drop_schema(store, &schema).await;
 }
 

@@ -16,6 +16,7 @@ async fn sqlite_store_passes_the_conformance_story() {
     let dir = temp_dir("story");
     let store = SqliteStore::open_dir(&dir).await.unwrap();
     zcred_store::conformance::run(&store, "sqlite").await;
+    zcred_store::conformance::run_access(&store, "sqlite").await;
     store.close().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
