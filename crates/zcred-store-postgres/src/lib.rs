@@ -262,18 +262,6 @@ impl LedgerStore for PostgresStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            super::redacted("postgres://alice:s3cret@db:5432/x"),
-            "postgres://alice@db:5432/x"
-        );
-        assert_eq!(super::redacted("postgres://db/x"), "postgres://db/x");
-    }
-}
-
 impl AccessStore for PostgresStore {
     async fn put_api_key(&self, key: ApiKey) -> Result<(), StoreError> {
         let result = sqlx::query(
@@ -326,5 +314,17 @@ impl AccessStore for PostgresStore {
             })
         })
         .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            super::redacted("postgres://alice:s3cret@db:5432/x"),
+            "postgres://alice@db:5432/x"
+        );
+        assert_eq!(super::redacted("postgres://db/x"), "postgres://db/x");
     }
 }
