@@ -29,8 +29,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the credential service (in this version: print the configuration and exit).
+    /// Run the credential service until SIGINT or SIGTERM. Prints one JSON line with the
+    /// address it listens on; logs go to standard error.
     Serve(ServeArgs),
+    /// Administration: API keys.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Zetrix Ed25519 keys.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -88,15 +92,44 @@ enum LedgerCommand {
 
 #[derive(Args)]
 struct ServeArgs {
-    /// Address and port to listen on.
+    /// Address and port to listen on (port 0 picks a free one).
     #[arg(long, env = "ZCRED_LISTEN", default_value = "127.0.0.1:8080")]
     listen: String,
-    /// Directory for the embedded database and keys.
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// Where the service keeps its data: the embedded SQLite file in a directory, or PostgreSQL.
+#[derive(Args)]
+struct StoreArgs {
+    /// Directory for the embedded database.
     #[arg(long, env = "ZCRED_DATA_DIR", default_value = "./zcred-data")]
     data_dir: PathBuf,
     /// PostgreSQL URL to use instead of the embedded database.
     #[arg(long, env = "ZCRED_DATABASE_URL")]
     database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// API keys.
+    #[command(subcommand)]
+    Key(AdminKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminKeyCommand {
+    /// Create an API key; prints {"apiKey", "id", "plan", "issuer"}. The key is shown only now.
+    Create {
+        /// The plan: free, standard or unlimited.
+        #[arg(long)]
+        plan: String,
+        /// Bind the key to this issuer DID (`did:zid:…`).
+        #[arg(long)]
+        issuer: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -228,6 +261,11 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<Output, Failure> {
     match command {
         Command::Serve(args) => serve(args),
+        Command::Admin(AdminCommand::Key(AdminKeyCommand::Create {
+            plan,
+            issuer,
+            store,
+        })) => admin_key_create(&plan, issuer.as_deref(), &store),
         Command::Key(KeyCommand::New) => {
             let sk = SigningKey::generate(&mut OsRng);
             Ok(key_json(Some(&sk), &sk.verifying_key()).into())
@@ -394,16 +432,110 @@ async fn export_to<S: zcred_store::LedgerStore>(
     }
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| bad(format!("starting the runtime: {e}")))
+}
+
+/// Runs `job` with the store `args` name: PostgreSQL when a URL is given, else the SQLite file
+/// in the data directory (created when missing).
+macro_rules! with_store {
+    ($args:expr, |$store:ident, $kind:ident| $job:expr) => {{
+        match &$args.database_url {
+            Some(url) => {
+                let $store = zcred_store_postgres::PostgresStore::connect(url)
+                    .await
+                    .map_err(|e| bad(format!("--database-url: {e}")))?;
+                let $kind = "postgresql";
+                let result = $job;
+                $store.close().await;
+                result
+            }
+            None => {
+                let $store = zcred_store_sqlite::SqliteStore::open_dir(&$args.data_dir)
+                    .await
+                    .map_err(|e| bad(format!("--data-dir: {e}")))?;
+                let $kind = "sqlite";
+                let result = $job;
+                $store.close().await;
+                result
+            }
+        }
+    }};
+}
+
 fn serve(args: ServeArgs) -> Result<Output, Failure> {
-    let storage = match &args.database_url {
-        Some(_) => "postgresql",
-        None => "sqlite (embedded)",
-    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    runtime()?.block_on(async {
+        with_store!(args.store, |store, kind| {
+            run_server(store.clone(), kind, &args).await
+        })
+    })
+}
+
+async fn run_server<S>(store: S, kind: &str, args: &ServeArgs) -> Result<Output, Failure>
+where
+    S: zcred_store::LedgerStore + zcred_store::AccessStore + 'static,
+{
+    let journal = zcred_store::Journal::open(store, zcred_ledger::Options::default())
+        .await
+        .map_err(|e| bad(format!("the event log does not verify: {e}")))?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| bad(format!("--listen {}: {e}", args.listen)))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| bad(format!("--listen: {e}")))?;
+    let ready = json!({
+        "listening": address.to_string(),
+        "storage": kind,
+        "dataDir": args.store.data_dir,
+    });
+    println!("{ready}");
+    std::io::stdout()
+        .flush()
+        .map_err(|e| bad(format!("writing: {e}")))?;
+    zcred_server::serve(
+        listener,
+        zcred_server::AppState::new(journal),
+        zcred_server::shutdown_signal(),
+    )
+    .await
+    .map_err(|e| bad(format!("serving: {e}")))?;
+    Ok(Output {
+        json: Value::Null,
+        ok: true,
+    })
+}
+
+fn admin_key_create(plan: &str, issuer: Option<&str>, args: &StoreArgs) -> Result<Output, Failure> {
+    let plan = zcred_server::access::plan(plan).map_err(|e| bad(format!("--plan: {e}")))?;
+    let issuer = issuer
+        .map(|did| {
+            zcred_model::Did::parse(did)
+                .map(|d| d.to_string())
+                .map_err(|e| bad(format!("--issuer: {e}")))
+        })
+        .transpose()?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (text, record) = zcred_server::access::new_key(plan, issuer, now);
+    runtime()?.block_on(async {
+        with_store!(args, |store, _kind| {
+            zcred_store::AccessStore::put_api_key(&store, record.clone())
+                .await
+                .map_err(bad)
+        })
+    })?;
     Ok(json!({
-        "status": "configuration only: the HTTP service is not part of this build yet",
-        "listen": args.listen,
-        "dataDir": args.data_dir,
-        "storage": storage,
+        "apiKey": text.as_str(),
+        "id": record.id,
+        "plan": record.plan,
+        "issuer": record.issuer,
     })
     .into())
 }

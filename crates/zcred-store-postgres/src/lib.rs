@@ -10,6 +10,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::ConnectOptions as _;
 use sqlx::Row;
 use zcred_store::{AccessStore, ApiKey, Append, LedgerStore, LoggedEvent, NewEvent, StoreError};
 
@@ -101,6 +102,16 @@ impl PostgresStore {
             }
             connect = connect.options([("search_path", schema)]);
         }
+        // One direct attempt first, so that a wrong URL or a stopped server fails at once
+        // instead of after the pool's acquire timeout.
+        sqlx::Connection::close(
+            connect
+                .connect()
+                .await
+                .map_err(|e| unavailable(&format!("cannot connect to {}", redacted(url)), e))?,
+        )
+        .await
+        .map_err(|e| unavailable("closing the first connection", e))?;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))

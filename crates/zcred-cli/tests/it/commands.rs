@@ -60,10 +60,18 @@ const ISSUER_BBS_SECRET: &str = "zMUD9RhqyST16EWBUvSdeQkvE2dMz5oQCTxMCbxT5wHo";
 const ISSUER_BBS: &str = "zmGHfsGYtRbh6MfDQegV976maR1FwAJxFnboew8wydSVd2YwprnhXQvBDUYnQ13PCeifouGzeecE3dko8F6KTEGkZtuDFLBYfAJHSCzpk9ukfXWqX9ykpz326RSWPxjeagQp";
 
 #[test]
-fn serve_prints_its_configuration_and_exits_cleanly() {
-    let v = ok(&["serve", "--listen", "127.0.0.1:9999"]);
-    assert_eq!(v["listen"], "127.0.0.1:9999");
-    assert_eq!(v["dataDir"], "./zcred-data");
+fn serve_refuses_what_it_cannot_use() {
+    let dir = std::env::temp_dir().join(format!("zcred-serve-refusals-{}", std::process::id()));
+    let data = dir.display().to_string();
+    let err = refused(&["serve", "--listen", "not an address", "--data-dir", &data]);
+    assert!(err.contains("--listen"), "{err}");
+    let err = refused(&[
+        "serve",
+        "--database-url",
+        "postgres://zcred@127.0.0.1:1/none",
+    ]);
+    assert!(err.contains("--database-url"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -1,0 +1,84 @@
+//! Request bodies: at most [`BODY_LIMIT`] bytes (413 above), strict JSON (400 for a duplicate
+//! member or nesting past 32 levels, with the member's pointer), and typed field readers that
+//! name the member at fault.
+
+use axum::extract::{FromRequest, Request};
+use serde_json::{Map, Value};
+use zcred_model::json::{parse_strict, JsonError};
+
+use crate::error::ApiError;
+
+/// The largest body accepted (api.md §1.1).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// A JSON object body.
+#[derive(Debug)]
+pub struct Body(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Body, ApiError> {
+        let bytes = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
+            .await
+            .map_err(|e| {
+                if e.into_inner().is::<http_body_util::LengthLimitError>() {
+                    ApiError::too_large(BODY_LIMIT)
+                } else {
+                    ApiError::invalid_request("the request body could not be read")
+                }
+            })?;
+        match parse_strict(&bytes) {
+            Ok(Value::Object(map)) => Ok(Body(map)),
+            Ok(_) => Err(ApiError::invalid_request("the body must be a JSON object")),
+            Err(JsonError::Duplicate { pointer }) => Err(ApiError::invalid_request(format!(
+                "member {pointer} appears twice"
+            ))
+            .at(pointer)),
+            Err(e @ JsonError::TooDeep { .. }) => Err(ApiError::invalid_request(e.to_string())),
+            Err(e) => Err(ApiError::invalid_request(e.to_string())),
+        }
+    }
+}
+
+/// A required string member.
+pub fn string<'a>(body: &'a Map<String, Value>, name: &str) -> Result<&'a str, ApiError> {
+    let pointer = format!("/{name}");
+    match body.get(name) {
+        None | Some(Value::Null) => Err(ApiError::missing(&pointer)),
+        Some(Value::String(s)) if s.is_empty() => Err(ApiError::missing(&pointer)),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(ApiError::invalid_format(format!("{pointer} must be a string")).at(pointer)),
+    }
+}
+
+/// An optional string member.
+pub fn optional_string<'a>(
+    body: &'a Map<String, Value>,
+    name: &str,
+) -> Result<Option<&'a str>, ApiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => string(body, name).map(Some),
+    }
+}
+
+/// A required array member with `min..=max` entries.
+pub fn array<'a>(
+    body: &'a Map<String, Value>,
+    name: &str,
+    min: usize,
+    max: usize,
+) -> Result<&'a [Value], ApiError> {
+    let pointer = format!("/{name}");
+    match body.get(name) {
+        None | Some(Value::Null) => Err(ApiError::missing(&pointer)),
+        Some(Value::Array(items)) if (min..=max).contains(&items.len()) => Ok(items),
+        Some(Value::Array(items)) => Err(ApiError::invalid_request(format!(
+            "{pointer} must have {min} to {max} entries, found {}",
+            items.len()
+        ))
+        .at(pointer)),
+        Some(_) => Err(ApiError::invalid_format(format!("{pointer} must be an array")).at(pointer)),
+    }
+}

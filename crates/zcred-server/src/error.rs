@@ -1,0 +1,138 @@
+//! The `{object, messages}` envelope (api.md §1.3) and the one place where errors become
+//! status codes (§1.4).
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// A message of the envelope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Message {
+    /// Machine code, `UPPER_SNAKE`.
+    pub code: &'static str,
+    /// Human-readable; never secrets, stack traces or internal host names.
+    pub message: String,
+    /// JSON Pointer to the offending request member.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// A refused request: the status and the one message that explains it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// What the client is told.
+    pub message: Message,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: Message {
+                code,
+                message: message.into(),
+                field: None,
+            },
+        }
+    }
+
+    /// Names the request member at fault.
+    pub fn at(mut self, pointer: impl Into<String>) -> ApiError {
+        self.message.field = Some(pointer.into());
+        self
+    }
+
+    /// 400 `INVALID_REQUEST`: the body is not what the endpoint takes.
+    pub fn invalid_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", message)
+    }
+
+    /// 400 `INVALID_FORMAT`: a value has the wrong form.
+    pub fn invalid_format(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "INVALID_FORMAT", message)
+    }
+
+    /// 400 `MISSING_FIELD`.
+    pub fn missing(pointer: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "MISSING_FIELD",
+            format!("{pointer} is required"),
+        )
+        .at(pointer)
+    }
+
+    /// 400 `UNSUPPORTED`.
+    pub fn unsupported(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "UNSUPPORTED", message)
+    }
+
+    /// 401 `UNAUTHENTICATED`.
+    pub fn unauthenticated(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message)
+    }
+
+    /// 404 `NOT_FOUND`.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)
+    }
+
+    /// 405, for a known path called with another method.
+    pub fn method_not_allowed() -> ApiError {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "INVALID_REQUEST",
+            "this endpoint does not take that HTTP method",
+        )
+    }
+
+    /// 413 `PAYLOAD_TOO_LARGE`.
+    pub fn too_large(limit: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("the body is over {limit} bytes"),
+        )
+    }
+
+    /// 503 when a dependency (the store) is down; the detail goes to the log only.
+    pub fn unavailable(detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!(%detail, "service unavailable");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "INTERNAL",
+            "the service's storage is unavailable; try again",
+        )
+    }
+
+    /// 500 `INTERNAL`; the detail goes to the log only.
+    pub fn internal(detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!(%detail, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "an unexpected error occurred",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "object": Value::Null, "messages": [self.message] });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// A successful result in the envelope (HTTP 200, no messages).
+#[derive(Debug)]
+pub struct Envelope(pub Value);
+
+impl IntoResponse for Envelope {
+    fn into_response(self) -> Response {
+        Json(json!({ "object": self.0, "messages": [] })).into_response()
+    }
+}

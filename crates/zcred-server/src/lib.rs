@@ -1,0 +1,144 @@
+//! zcred-server: the HTTP service (api.md). Only this crate knows HTTP.
+//!
+//! - [`app`] builds the router for a store; [`serve`] runs it on a listener until a shutdown
+//!   signal, finishing the requests in flight.
+//! - [`error`]: the `{object, messages}` envelope and the status-code mapping, in one place.
+//! - [`body`]: body size limit, strict JSON and field readers that name the member at fault.
+//! - [`access`]: API keys (stored hashed), plans, and the middleware that checks the key first.
+//!
+//! Endpoints in this release: `GET /health`, `POST /cred/bbs/vc/sign` (api.md §10.0b). Unknown
+//! paths are 404 and wrong methods 405, both in the envelope, after the key check.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::json;
+use tokio::net::TcpListener;
+use zcred_store::{AccessStore, Journal, LedgerStore};
+
+pub mod access;
+mod bbs_api;
+pub mod body;
+pub mod error;
+
+use error::{ApiError, Envelope};
+
+/// What every handler shares: the journal (and through it the store).
+#[derive(Debug)]
+pub struct AppState<S> {
+    inner: Arc<Journal<S>>,
+}
+
+impl<S> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        AppState {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<S> AppState<S> {
+    /// State over an opened journal.
+    pub fn new(journal: Journal<S>) -> AppState<S> {
+        AppState {
+            inner: Arc::new(journal),
+        }
+    }
+
+    /// The journal.
+    pub fn journal(&self) -> &Journal<S> {
+        &self.inner
+    }
+}
+
+/// `GET /health`: 200 when the store answers, 503 when it does not.
+async fn health<S: LedgerStore + AccessStore + 'static>(
+    State(state): State<AppState<S>>,
+) -> Result<Envelope, ApiError> {
+    state
+        .journal()
+        .store()
+        .state("zcred/health")
+        .await
+        .map_err(ApiError::unavailable)?;
+    Ok(Envelope(json!({ "status": "ok" })))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::method_not_allowed()
+}
+
+/// Logs method, path, status and latency of every request (never headers or bodies).
+async fn log_request(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(req).await;
+    tracing::info!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+/// The router.
+pub fn app<S: LedgerStore + AccessStore + 'static>(state: AppState<S>) -> Router {
+    Router::new()
+        .route("/health", get(health::<S>))
+        .route("/cred/bbs/vc/sign", post(bbs_api::sign))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            access::require_key::<S>,
+        ))
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` completes; requests in flight are
+/// finished first.
+pub async fn serve<S: LedgerStore + AccessStore + 'static>(
+    listener: TcpListener,
+    state: AppState<S>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
