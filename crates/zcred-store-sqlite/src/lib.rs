@@ -13,7 +13,9 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use tokio::sync::Mutex;
-use zcred_store::{AccessStore, ApiKey, Append, LedgerStore, LoggedEvent, NewEvent, StoreError};
+use zcred_store::{
+    AccessStore, ApiKey, Append, Blob, BlobStore, LedgerStore, LoggedEvent, NewEvent, StoreError,
+};
 
 /// The database file's name inside the data directory.
 pub const FILE_NAME: &str = "zcred.db";
@@ -22,6 +24,7 @@ pub const FILE_NAME: &str = "zcred.db";
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_event_log.sql")),
     (2, include_str!("../migrations/0002_api_keys.sql")),
+    (3, include_str!("../migrations/0003_blobs.sql")),
 ];
 
 /// The SQLite store.
@@ -158,6 +161,16 @@ impl LedgerStore for SqliteStore {
             .begin()
             .await
             .map_err(|e| unavailable("append", e))?;
+        if let Some(id) = &append.consume_blob {
+            let used = sqlx::query("DELETE FROM blobs WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| unavailable("using a blob", e))?;
+            if used.rows_affected() == 0 {
+                return Err(StoreError::Conflict(format!("blob {id} was used already")));
+            }
+        }
         let mut ordinals = Vec::with_capacity(append.events.len());
         for e in &append.events {
             let result = sqlx::query(
@@ -290,6 +303,52 @@ impl AccessStore for SqliteStore {
                         .map_err(|e| unavailable("reading an API key", e))?;
                     disabled != 0
                 },
+            })
+        })
+        .transpose()
+    }
+}
+
+impl BlobStore for SqliteStore {
+    async fn put_blob(&self, blob: Blob) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO blobs (id, kind, owner, payload, expires) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&blob.id)
+        .bind(&blob.kind)
+        .bind(&blob.owner)
+        .bind(&blob.payload)
+        .bind(blob.expires)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Err(
+                StoreError::Conflict(format!("blob {} exists already", blob.id)),
+            ),
+            Err(err) => Err(unavailable("storing a blob", err)),
+        }
+    }
+
+    async fn blob(&self, id: &str) -> Result<Option<Blob>, StoreError> {
+        let row = sqlx::query("SELECT id, kind, owner, payload, expires FROM blobs WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| unavailable("reading a blob", e))?;
+        row.map(|row| {
+            let get = |name: &str| -> Result<String, StoreError> {
+                row.try_get(name)
+                    .map_err(|e| unavailable("reading a blob", e))
+            };
+            Ok(Blob {
+                id: get("id")?,
+                kind: get("kind")?,
+                owner: get("owner")?,
+                payload: get("payload")?,
+                expires: row
+                    .try_get("expires")
+                    .map_err(|e| unavailable("reading a blob", e))?,
             })
         })
         .transpose()

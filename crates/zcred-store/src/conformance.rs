@@ -1,7 +1,9 @@
 //! The story every backend must pass (atuin's `db_story` pattern): run it against a fresh or a
 //! shared database; `tag` keeps the identifiers of one run apart from earlier runs'.
 
-use crate::{AccessStore, ApiKey, Append, LedgerStore, NewEvent, StateUpdate, StoreError};
+use crate::{
+    AccessStore, ApiKey, Append, Blob, BlobStore, LedgerStore, NewEvent, StateUpdate, StoreError,
+};
 
 fn event(prefix: &str, sn: u64, ilk: &str) -> NewEvent {
     NewEvent {
@@ -37,6 +39,7 @@ pub async fn run<S: LedgerStore>(store: &S, tag: &str) {
                 event(&a, 1, "ixn"),
             ],
             states: vec![state(&key, "{\"sn\":1}")],
+            consume_blob: None,
         })
         .await
         .unwrap();
@@ -79,6 +82,7 @@ pub async fn run<S: LedgerStore>(store: &S, tag: &str) {
         .append(Append {
             events: vec![event(&b, 1, "ixn"), event(&a, 1, "ixn")],
             states: vec![state(&key, "{\"sn\":99}")],
+            consume_blob: None,
         })
         .await
         .unwrap_err();
@@ -98,6 +102,7 @@ pub async fn run<S: LedgerStore>(store: &S, tag: &str) {
         .append(Append {
             events: vec![event(&b, 1, "ixn"), event(&b, 1, "rot")],
             states: vec![],
+            consume_blob: None,
         })
         .await
         .unwrap_err();
@@ -108,6 +113,7 @@ pub async fn run<S: LedgerStore>(store: &S, tag: &str) {
         .append(Append {
             events: vec![event(&a, 1, "rct"), event(&a, 1, "rct")],
             states: vec![state(&key, "{\"sn\":1,\"receipts\":2}")],
+            consume_blob: None,
         })
         .await
         .unwrap();
@@ -128,10 +134,12 @@ pub async fn run<S: LedgerStore>(store: &S, tag: &str) {
         store.append(Append {
             events: vec![event(&b, 1, "ixn")],
             states: vec![],
+            consume_blob: None,
         }),
         store.append(Append {
             events: vec![event(&b, 1, "rot")],
             states: vec![],
+            consume_blob: None,
         }),
     );
     assert!(
@@ -178,4 +186,37 @@ pub async fn run_access<S: AccessStore>(store: &S, tag: &str) {
     store.put_api_key(unbound.clone()).await.unwrap();
     assert_eq!(store.api_key(&unbound.hash).await.unwrap(), Some(unbound));
     assert_eq!(store.api_key(&format!("{tag:2>64}")).await.unwrap(), None);
+}
+
+/// The blob story: a blob is found until the append that consumes it commits; a second
+/// consumer (even racing) gets a conflict and writes nothing.
+#[allow(clippy::unwrap_used, clippy::panic)]
+pub async fn run_blobs<S: BlobStore + LedgerStore>(store: &S, tag: &str) {
+    let blob = Blob {
+        id: format!("B{tag}"),
+        kind: "test".into(),
+        owner: "key1".into(),
+        payload: "{\"raw\":\"00\"}".into(),
+        expires: 1_700_000_000_000,
+    };
+    store.put_blob(blob.clone()).await.unwrap();
+    assert_eq!(store.blob(&blob.id).await.unwrap(), Some(blob.clone()));
+    assert!(matches!(
+        store.put_blob(blob.clone()).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let using = |sn: u64| Append {
+        events: vec![event(&format!("Eblob{tag}"), sn, "icp")],
+        states: vec![],
+        consume_blob: Some(blob.id.clone()),
+    };
+    let (x, y) = tokio::join!(store.append(using(0)), store.append(using(1)));
+    assert!(
+        x.is_ok() != y.is_ok(),
+        "exactly one use of a blob: {x:?} {y:?}"
+    );
+    assert_eq!(store.blob(&blob.id).await.unwrap(), None);
+    let written = store.log(&format!("Eblob{tag}")).await.unwrap();
+    assert_eq!(written.len(), 1, "the losing append wrote nothing");
+    assert_eq!(store.blob("no such blob").await.unwrap(), None);
 }

@@ -7,8 +7,9 @@
 //! without a replay.
 //!
 //! A batch is checked in order. When message `k` is refused, messages before it (valid, and
-//! already folded into the cache) are still stored, and the error names `k`; when the store
-//! fails, the cache is rebuilt from the store, so cache and store never disagree.
+//! already folded into the cache) are still stored, and the error names `k`, except for a
+//! batch that uses up a blob, which is all or nothing. When the store fails, the cache is
+//! rebuilt from the store, so cache and store never disagree.
 
 use std::collections::BTreeSet;
 
@@ -117,6 +118,17 @@ impl<S: LedgerStore> Journal<S> {
     /// Checks `messages` in order and records the accepted ones with the state they change.
     /// Returns the ordinals given (duplicates of recorded events get none).
     pub async fn submit(&self, messages: &[Message]) -> Result<Vec<u64>, JournalError> {
+        self.submit_consuming(messages, None).await
+    }
+
+    /// As [`Journal::submit`], and uses up the blob `blob` in the same transaction: of two
+    /// submits of one blob, exactly one records anything; the other gets a conflict. Nothing is
+    /// written, and the blob stays, when a message is refused.
+    pub async fn submit_consuming(
+        &self,
+        messages: &[Message],
+        blob: Option<&str>,
+    ) -> Result<Vec<u64>, JournalError> {
         let mut ledger = self.ledger.lock().await;
         let mut events = Vec::new();
         let mut keys = BTreeSet::new();
@@ -151,13 +163,31 @@ impl<S: LedgerStore> Journal<S> {
                 })
             })
             .collect();
-        let ordinals = if events.is_empty() {
+        if blob.is_some() && refused.is_some() {
+            // A blob's operation is all or nothing: put the cache back as the store has it.
+            if !events.is_empty() {
+                *ledger = replay(&self.store, self.options).await?;
+            }
+            return Err(refused.unwrap_or(JournalError::NotAnEvent { index: 0 }));
+        }
+        let ordinals = if events.is_empty() && blob.is_none() {
             Vec::new()
         } else {
-            match self.store.append(Append { events, states }).await {
+            let changed = !events.is_empty();
+            match self
+                .store
+                .append(Append {
+                    events,
+                    states,
+                    consume_blob: blob.map(str::to_owned),
+                })
+                .await
+            {
                 Ok(ordinals) => ordinals,
                 Err(err) => {
-                    *ledger = replay(&self.store, self.options).await?;
+                    if changed {
+                        *ledger = replay(&self.store, self.options).await?;
+                    }
                     return Err(err.into());
                 }
             }

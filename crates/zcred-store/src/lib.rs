@@ -101,6 +101,34 @@ pub struct Append {
     pub events: Vec<NewEvent>,
     /// State rows.
     pub states: Vec<StateUpdate>,
+    /// A blob this write uses up (api.md §1.5: single use). If it is gone already, the write is
+    /// a [`StoreError::Conflict`] and nothing is written.
+    pub consume_blob: Option<String>,
+}
+
+/// A pending blob of the blob/sign/submit pattern (api.md §1.5): what was handed out to be
+/// signed, and what the submit needs to finish the operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blob {
+    /// The blobId (32 uppercase hex characters).
+    pub id: String,
+    /// What the blob is for, e.g. `issuer-inception`.
+    pub kind: String,
+    /// The API key that asked for it (its public id); only that key may submit it.
+    pub owner: String,
+    /// What the submit needs, as JSON text (the bytes to sign among it).
+    pub payload: String,
+    /// When it expires, Unix milliseconds.
+    pub expires: i64,
+}
+
+/// Pending blobs. A blob is used up by the [`Append`] that records its operation.
+pub trait BlobStore: Send + Sync {
+    /// Stores a new blob; an id already stored is a [`StoreError::Conflict`].
+    fn put_blob(&self, blob: Blob) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The blob `id`, if it was not used up (expiry is the caller's check).
+    fn blob(&self, id: &str) -> impl Future<Output = Result<Option<Blob>, StoreError>> + Send;
 }
 
 /// The event log and its derived state. Every backend runs [`conformance::run`].

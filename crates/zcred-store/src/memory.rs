@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
-use crate::{AccessStore, ApiKey, Append, LedgerStore, LoggedEvent, StoreError};
+use crate::{AccessStore, ApiKey, Append, Blob, BlobStore, LedgerStore, LoggedEvent, StoreError};
 
 /// Events and state in memory. Appends are atomic (one lock).
 #[derive(Debug, Default)]
@@ -19,6 +19,7 @@ struct Inner {
     logs: HashMap<String, BTreeMap<u64, usize>>,
     states: HashMap<String, String>,
     api_keys: HashMap<String, ApiKey>,
+    blobs: HashMap<String, Blob>,
 }
 
 impl MemoryStore {
@@ -50,6 +51,14 @@ impl LedgerStore for MemoryStore {
                 )));
             }
             claimed.push((&e.prefix, e.sn));
+        }
+        if let Some(id) = &append.consume_blob {
+            if !inner.blobs.contains_key(id) {
+                return Err(StoreError::Conflict(format!("blob {id} was used already")));
+            }
+        }
+        if let Some(id) = &append.consume_blob {
+            inner.blobs.remove(id);
         }
         let mut ordinals = Vec::with_capacity(append.events.len());
         for event in append.events {
@@ -114,5 +123,23 @@ impl AccessStore for MemoryStore {
 
     async fn api_key(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
         Ok(self.lock()?.api_keys.get(hash).cloned())
+    }
+}
+
+impl BlobStore for MemoryStore {
+    async fn put_blob(&self, blob: Blob) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        if inner.blobs.contains_key(&blob.id) {
+            return Err(StoreError::Conflict(format!(
+                "blob {} exists already",
+                blob.id
+            )));
+        }
+        inner.blobs.insert(blob.id.clone(), blob);
+        Ok(())
+    }
+
+    async fn blob(&self, id: &str) -> Result<Option<Blob>, StoreError> {
+        Ok(self.lock()?.blobs.get(id).cloned())
     }
 }

@@ -44,6 +44,7 @@ async fn postgres_store_passes_the_conformance_story() {
     };
     zcred_store::conformance::run(&store, "pg").await;
     zcred_store::conformance::run_access(&store, "pg").await;
+    zcred_store::conformance::run_blobs(&store, "pg").await;
     drop_schema(store, &schema).await;
 }
 
@@ -62,6 +63,7 @@ async fn postgres_event_log_is_append_only() {
                 message: "{}".into(),
             }],
             states: vec![],
+            consume_blob: None,
         })
         .await
         .unwrap();

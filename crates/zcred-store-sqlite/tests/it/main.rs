@@ -17,6 +17,7 @@ async fn sqlite_store_passes_the_conformance_story() {
     let store = SqliteStore::open_dir(&dir).await.unwrap();
     zcred_store::conformance::run(&store, "sqlite").await;
     zcred_store::conformance::run_access(&store, "sqlite").await;
+    zcred_store::conformance::run_blobs(&store, "sqlite").await;
     store.close().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -36,6 +37,7 @@ async fn events_survive_reopening_and_cannot_be_rewritten() {
         .append(Append {
             events: vec![event.clone()],
             states: vec![],
+            consume_blob: None,
         })
         .await
         .unwrap();

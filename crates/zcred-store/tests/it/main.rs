@@ -10,4 +10,5 @@ async fn memory_store_passes_the_conformance_story() {
     let store = zcred_store::MemoryStore::new();
     zcred_store::conformance::run(&store, "mem").await;
     zcred_store::conformance::run_access(&store, "mem").await;
+    zcred_store::conformance::run_blobs(&store, "mem").await;
 }
