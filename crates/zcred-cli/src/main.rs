@@ -480,7 +480,7 @@ fn serve(args: ServeArgs) -> Result<Output, Failure> {
 
 async fn run_server<S>(store: S, kind: &str, args: &ServeArgs) -> Result<Output, Failure>
 where
-    S: zcred_store::LedgerStore + zcred_store::AccessStore + 'static,
+    S: zcred_store::LedgerStore + zcred_store::AccessStore + zcred_store::BlobStore + 'static,
 {
     let journal = zcred_store::Journal::open(store, zcred_ledger::Options::default())
         .await

@@ -71,6 +71,31 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "UNSUPPORTED", message)
     }
 
+    /// 400 `INVALID_SIGNATURE_FORMAT`: a signature of the wrong length or not hex.
+    pub fn invalid_signature_format(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "INVALID_SIGNATURE_FORMAT", message)
+    }
+
+    /// 401 `SIGNATURE_MISMATCH`: a body signature does not verify or is not the expected key's.
+    pub fn signature_mismatch(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "SIGNATURE_MISMATCH", message)
+    }
+
+    /// 403 `FORBIDDEN`: the caller may not act on this issuer's data.
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", message)
+    }
+
+    /// 409 `DUPLICATE`.
+    pub fn duplicate(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, "DUPLICATE", message)
+    }
+
+    /// 409 `INVALID_STATE`.
+    pub fn invalid_state(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, "INVALID_STATE", message)
+    }
+
     /// 401 `UNAUTHENTICATED`.
     pub fn unauthenticated(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message)

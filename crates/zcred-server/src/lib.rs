@@ -6,8 +6,10 @@
 //! - [`body`]: body size limit, strict JSON and field readers that name the member at fault.
 //! - [`access`]: API keys (stored hashed), plans, and the middleware that checks the key first.
 //!
-//! Endpoints in this release: `GET /health`, `POST /cred/bbs/vc/sign` (api.md §10.0b). Unknown
-//! paths are 404 and wrong methods 405, both in the envelope, after the key check.
+//! Endpoints in this release: `GET /health`, `POST /cred/bbs/vc/sign` (api.md §10.0b), the
+//! issuer's KEL inception over the blob pattern (`/zcred/v1/issuer/inception/create|submit`),
+//! and DID resolution (`GET /1.0/identifiers/{did}`, public). Unknown paths are 404 and wrong
+//! methods 405, both in the envelope, after the key check.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -19,12 +21,15 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
 use tokio::net::TcpListener;
-use zcred_store::{AccessStore, Journal, LedgerStore};
+use zcred_store::{AccessStore, BlobStore, Journal, LedgerStore};
 
 pub mod access;
 mod bbs_api;
+pub mod blobs;
 pub mod body;
+mod did;
 pub mod error;
+mod issuer;
 
 use error::{ApiError, Envelope};
 
@@ -57,7 +62,7 @@ impl<S> AppState<S> {
 }
 
 /// `GET /health`: 200 when the store answers, 503 when it does not.
-async fn health<S: LedgerStore + AccessStore + 'static>(
+async fn health<S: LedgerStore + AccessStore + BlobStore + 'static>(
     State(state): State<AppState<S>>,
 ) -> Result<Envelope, ApiError> {
     state
@@ -94,10 +99,19 @@ async fn log_request(req: Request, next: Next) -> Response {
 }
 
 /// The router.
-pub fn app<S: LedgerStore + AccessStore + 'static>(state: AppState<S>) -> Router {
+pub fn app<S: LedgerStore + AccessStore + BlobStore + 'static>(state: AppState<S>) -> Router {
     Router::new()
         .route("/health", get(health::<S>))
         .route("/cred/bbs/vc/sign", post(bbs_api::sign))
+        .route(
+            "/zcred/v1/issuer/inception/create",
+            post(issuer::create::<S>),
+        )
+        .route(
+            "/zcred/v1/issuer/inception/submit",
+            post(issuer::submit::<S>),
+        )
+        .route("/1.0/identifiers/{did}", get(did::resolve::<S>))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -110,7 +124,7 @@ pub fn app<S: LedgerStore + AccessStore + 'static>(state: AppState<S>) -> Router
 
 /// Serves `app(state)` on `listener` until `shutdown` completes; requests in flight are
 /// finished first.
-pub async fn serve<S: LedgerStore + AccessStore + 'static>(
+pub async fn serve<S: LedgerStore + AccessStore + BlobStore + 'static>(
     listener: TcpListener,
     state: AppState<S>,
     shutdown: impl Future<Output = ()> + Send + 'static,

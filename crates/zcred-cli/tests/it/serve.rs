@@ -148,7 +148,8 @@ fn story(store_args: &[&str]) {
             "{path}"
         );
     }
-    let key = Some(key.as_str());
+    let key_text = key.as_str();
+    let key = Some(key_text);
     let (status, body) = server.post("/no/such/path", key, &json!({}));
     assert_eq!((status, error_of(&body).0.as_str()), (404, "NOT_FOUND"));
     let (status, _) = server.call("GET", sign, key, b"");
@@ -253,8 +254,161 @@ fn story(store_args: &[&str]) {
     let (status, _) = server.post(sign, key, &json!({ "publicKeyMultibase": public, "privateKeyMultibase": secret, "seed": "00", "data": data }));
     assert_eq!(status, 400);
 
+    onboarding(&server, key_text, store_args);
+
     // SIGTERM: a clean exit.
     assert!(server.stop().success());
+}
+
+/// Issuer KEL inception over the blob pattern, signed with `zcred sign` as a person would, and
+/// the DID document that results.
+fn onboarding(server: &Server, key: &str, store_args: &[&str]) {
+    let issuer = ok(&["key", "new"]);
+    let (public, private) = (
+        issuer["publicKey"].as_str().unwrap(),
+        issuer["privateKey"].as_str().unwrap(),
+    );
+    let did = issuer["did"].as_str().unwrap();
+    let next = ok(&["key", "new"]);
+    let create = "/zcred/v1/issuer/inception/create";
+    let submit = "/zcred/v1/issuer/inception/submit";
+    let request = json!({ "publicKey": public, "nextPublicKey": next["publicKey"] });
+    let (status, body) = server.post(create, Some(key), &request);
+    assert_eq!(status, 200, "{body}");
+    let object = &body["object"];
+    assert_eq!(object["did"], did);
+    let blob = object["blob"].as_str().unwrap();
+    assert_eq!(blob, blob.to_uppercase(), "blobs are uppercase hex");
+    let blob_id = object["blobId"].as_str().unwrap();
+    assert_eq!(blob_id.len(), 32);
+    // The blob is the exact raw icp: a KERI event whose SAID `zcred ledger said` confirms.
+    let raw = String::from_utf8(hex::decode(blob).unwrap()).unwrap();
+    assert!(raw.starts_with("{\"v\":\"KERI10JSON"), "{raw}");
+
+    let signature = ok(&["sign", "--key", private, blob])["signature"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stranger = ok(&["key", "new"]);
+    let wrong = ok(&[
+        "sign",
+        "--key",
+        stranger["privateKey"].as_str().unwrap(),
+        blob,
+    ])["signature"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let signer = |sig: &str, pk: &str| json!({ "blobId": blob_id, "signerList": [{ "signBlob": sig, "publicKey": pk }] });
+    for (request, status, code) in [
+        (signer(&wrong, public), 401, "SIGNATURE_MISMATCH"),
+        (
+            signer(&wrong, stranger["publicKey"].as_str().unwrap()),
+            401,
+            "SIGNATURE_MISMATCH",
+        ),
+        (signer("ABCD", public), 400, "INVALID_SIGNATURE_FORMAT"),
+        (signer(&signature, "b001"), 400, "INVALID_FORMAT"),
+        (
+            json!({ "blobId": blob_id, "signerList": [], }),
+            400,
+            "INVALID_REQUEST",
+        ),
+        (
+            json!({ "blobId": blob_id, "signBlob": signature, "publicKey": public, "signerList": [] }),
+            400,
+            "INVALID_REQUEST",
+        ),
+        (
+            json!({ "blobId": "FFFF", "signBlob": signature, "publicKey": public }),
+            404,
+            "NOT_FOUND",
+        ),
+    ] {
+        let (got, body) = server.post(submit, Some(key), &request);
+        assert_eq!(
+            (got, error_of(&body).0.as_str()),
+            (status, code),
+            "{request}: {body}"
+        );
+    }
+    // The alias form (top-level signBlob + publicKey) is accepted.
+    let (status, body) = server.post(
+        submit,
+        Some(key),
+        &json!({ "blobId": blob_id, "signBlob": signature, "publicKey": public }),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["object"]["did"], did);
+    let prefix = body["object"]["prefix"].as_str().unwrap().to_owned();
+    assert!(prefix.starts_with('D'));
+    // The blob is used up; the issuer cannot be registered twice.
+    let (status, _) = server.post(submit, Some(key), &signer(&signature, public));
+    assert_eq!(status, 404);
+    let (status, body) = server.post(create, Some(key), &request);
+    assert_eq!((status, error_of(&body).0.as_str()), (409, "DUPLICATE"));
+
+    // The DID document, without an API key.
+    let (status, doc) = server.call("GET", &format!("/1.0/identifiers/{did}"), None, b"");
+    assert_eq!(status, 200, "{doc}");
+    assert_eq!(doc["didDocument"]["id"], did);
+    let method = &doc["didDocument"]["verificationMethod"][0];
+    assert_eq!(method["id"], format!("{did}#controllerKey"));
+    let multikey =
+        multibase::decode_base58btc(method["publicKeyMultibase"].as_str().unwrap(), 34).unwrap();
+    assert_eq!(&multikey[..2], &[0xed, 0x01]);
+    assert_eq!(
+        hex::encode(&multikey[2..]),
+        did.trim_start_matches("did:zid:")
+    );
+    assert_eq!(doc["didDocumentMetadata"]["keriPrefix"], prefix.as_str());
+    let unregistered = ok(&["key", "new"]);
+    let (status, doc) = server.call(
+        "GET",
+        &format!("/1.0/identifiers/{}", unregistered["did"].as_str().unwrap()),
+        None,
+        b"",
+    );
+    assert_eq!(
+        (status, &doc["didResolutionMetadata"]["error"]),
+        (404, &json!("notFound"))
+    );
+    // A DID whose hex is not an Ed25519 key is invalid, not unknown.
+    let (status, doc) = server.call(
+        "GET",
+        &format!("/1.0/identifiers/did:zid:{}", "ab".repeat(32)),
+        None,
+        b"",
+    );
+    assert_eq!(
+        (status, &doc["didResolutionMetadata"]["error"]),
+        (400, &json!("invalidDid"))
+    );
+    let (status, _) = server.call("GET", "/1.0/identifiers/did:example:1", None, b"");
+    assert_eq!(status, 400);
+
+    // A key bound to another issuer may not onboard this one.
+    let bound_to = ok(&["key", "new"]);
+    let bound = ok(&[
+        &[
+            "admin",
+            "key",
+            "create",
+            "--plan",
+            "free",
+            "--issuer",
+            bound_to["did"].as_str().unwrap(),
+        ],
+        store_args,
+    ]
+    .concat());
+    let other = ok(&["key", "new"]);
+    let (status, body) = server.post(
+        create,
+        bound["apiKey"].as_str(),
+        &json!({ "publicKey": other["publicKey"] }),
+    );
+    assert_eq!((status, error_of(&body).0.as_str()), (403, "FORBIDDEN"));
 }
 
 #[test]
@@ -263,6 +417,14 @@ fn serve_on_sqlite() {
     let _ = std::fs::remove_dir_all(&dir);
     let data = dir.display().to_string();
     story(&["--data-dir", &data]);
+    // What the server recorded exports as a stream that verifies offline: the issuer's KEL.
+    let stream = format!("{data}/export.cesr");
+    assert_eq!(
+        ok(&["ledger", "export", "--data-dir", &data, "--out", &stream])["events"],
+        1
+    );
+    let report = ok(&["ledger", "verify", "--file", &stream]);
+    assert_eq!(report["keyStates"].as_array().unwrap().len(), 1);
     // The refusals of `admin key create`.
     let err = crate::commands::refused(&[
         "admin",

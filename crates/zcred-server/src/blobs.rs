@@ -1,0 +1,192 @@
+//! The blob/sign/submit pattern (api.md §1.5, §7.3): blobs handed out as UPPERCASE hex, kept
+//! for 30 minutes, used up by the ledger write of their submit; `signerList` read with its
+//! top-level alias, and every signature checked.
+
+use rand_core::{OsRng, RngCore};
+use serde_json::{json, Map, Value};
+use zcred_crypto::zetrix::{Signature, VerifyingKey};
+use zcred_store::{Blob, BlobStore};
+
+use crate::access::Caller;
+use crate::body::{array, optional_string, string};
+use crate::error::{ApiError, Envelope};
+
+/// How long a blob may wait for its submit (api.md OP-16).
+pub const BLOB_TTL_MS: i64 = 30 * 60 * 1000;
+
+/// Now, Unix milliseconds.
+pub fn now_ms() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    (now.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Stores a blob of `kind` for `caller` and answers `{blobId, blob}` plus `extra` members.
+pub async fn hand_out<S: BlobStore>(
+    store: &S,
+    caller: &Caller,
+    kind: &str,
+    bytes: &[u8],
+    mut payload: Map<String, Value>,
+    extra: Map<String, Value>,
+) -> Result<Envelope, ApiError> {
+    let mut id = [0u8; 16];
+    OsRng.fill_bytes(&mut id);
+    let id = hex::encode_upper(id);
+    payload.insert("bytes".into(), Value::String(hex::encode(bytes)));
+    store
+        .put_blob(Blob {
+            id: id.clone(),
+            kind: kind.to_owned(),
+            owner: caller.key_id.clone(),
+            payload: Value::Object(payload).to_string(),
+            expires: now_ms() + BLOB_TTL_MS,
+        })
+        .await
+        .map_err(ApiError::unavailable)?;
+    let mut object = Map::new();
+    object.insert("blobId".into(), json!(id));
+    object.insert("blob".into(), json!(hex::encode_upper(bytes)));
+    object.extend(extra);
+    Ok(Envelope(Value::Object(object)))
+}
+
+/// A blob being submitted: its id, the bytes that were signed, and what its create stored.
+#[derive(Debug)]
+pub struct Pending {
+    /// The blobId.
+    pub id: String,
+    /// The bytes handed out to be signed.
+    pub bytes: Vec<u8>,
+    /// The create's payload.
+    pub payload: Map<String, Value>,
+}
+
+/// The blob named by the body's `blobId`: 404 when it is unknown, expired, used up, of another
+/// kind, or another key's.
+pub async fn take<S: BlobStore>(
+    store: &S,
+    caller: &Caller,
+    kind: &str,
+    body: &Map<String, Value>,
+) -> Result<Pending, ApiError> {
+    let id = string(body, "blobId")?;
+    if id.len() > 64 {
+        return Err(ApiError::invalid_format("/blobId is longer than 64 characters").at("/blobId"));
+    }
+    let gone = || {
+        ApiError::not_found(format!(
+            "blob {id} is unknown, expired or already submitted"
+        ))
+    };
+    let blob = store
+        .blob(id)
+        .await
+        .map_err(ApiError::unavailable)?
+        .filter(|b| b.kind == kind && b.owner == caller.key_id && b.expires > now_ms())
+        .ok_or_else(gone)?;
+    let Ok(Value::Object(mut payload)) = serde_json::from_str::<Value>(&blob.payload) else {
+        return Err(ApiError::internal(
+            "a stored blob's payload is not a JSON object",
+        ));
+    };
+    let bytes = payload
+        .remove("bytes")
+        .and_then(|v| v.as_str().and_then(|h| hex::decode(h).ok()))
+        .ok_or_else(|| ApiError::internal("a stored blob has no bytes"))?;
+    Ok(Pending {
+        id: blob.id,
+        bytes,
+        payload,
+    })
+}
+
+/// One signer of a blob.
+#[derive(Debug)]
+pub struct Signer {
+    /// The key.
+    pub key: VerifyingKey,
+    /// Its signature.
+    pub signature: Signature,
+}
+
+fn signer_at(entry: &Map<String, Value>, at: &str) -> Result<Signer, ApiError> {
+    let field = |name: &str| format!("{at}/{name}");
+    let sig_text = match entry.get("signBlob") {
+        Some(Value::String(s)) if !s.is_empty() => s,
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            return Err(ApiError::missing(&field("signBlob")))
+        }
+        Some(_) => {
+            return Err(ApiError::invalid_signature_format(format!(
+                "{} must be a hex string",
+                field("signBlob")
+            ))
+            .at(field("signBlob")))
+        }
+    };
+    let signature = Signature::from_hex(sig_text).map_err(|e| {
+        ApiError::invalid_signature_format(format!("{}: {e}", field("signBlob")))
+            .at(field("signBlob"))
+    })?;
+    let key_text = match entry.get("publicKey") {
+        Some(Value::String(s)) if !s.is_empty() => s,
+        _ => return Err(ApiError::missing(&field("publicKey"))),
+    };
+    let key = VerifyingKey::from_zetrix(key_text).map_err(|e| {
+        ApiError::invalid_format(format!("{}: {e}", field("publicKey"))).at(field("publicKey"))
+    })?;
+    Ok(Signer { key, signature })
+}
+
+/// The signers of a submit: `signerList` (1–8), or the top-level `signBlob` + `publicKey`
+/// alias; both at once is 400.
+pub fn signers(body: &Map<String, Value>) -> Result<Vec<Signer>, ApiError> {
+    let alias = body.contains_key("signBlob") || body.contains_key("publicKey");
+    match (body.contains_key("signerList"), alias) {
+        (true, true) => Err(ApiError::invalid_request(
+            "send signerList or the top-level signBlob and publicKey, not both",
+        )),
+        (false, true) => {
+            optional_string(body, "signBlob")?;
+            Ok(vec![signer_at(body, "")?])
+        }
+        _ => array(body, "signerList", 1, 8)?
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| {
+                let at = format!("/signerList/{i}");
+                match entry {
+                    Value::Object(entry) => signer_at(entry, &at),
+                    _ => Err(ApiError::invalid_format(format!("{at} must be an object")).at(at)),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Every signature must verify over `bytes`, and `required` must be among the signers
+/// (401 `SIGNATURE_MISMATCH` otherwise). Returns the required key's signature.
+pub fn check_signers(
+    signers: &[Signer],
+    bytes: &[u8],
+    required: &VerifyingKey,
+) -> Result<Signature, ApiError> {
+    for (i, s) in signers.iter().enumerate() {
+        s.key.verify(bytes, &s.signature).map_err(|_| {
+            ApiError::signature_mismatch(format!(
+                "the signature of signer {i} does not verify over the blob"
+            ))
+            .at(format!("/signerList/{i}/signBlob"))
+        })?;
+    }
+    signers
+        .iter()
+        .find(|s| s.key == *required)
+        .map(|s| s.signature)
+        .ok_or_else(|| {
+            ApiError::signature_mismatch(format!(
+                "no signer is the required key {}",
+                required.to_zetrix()
+            ))
+        })
+}

@@ -1,0 +1,96 @@
+//! `GET /1.0/identifiers/{did}`: the DID document of an issuer, from its KEL, in the Universal
+//! Resolver's envelope (`didDocument`, `didResolutionMetadata`, `didDocumentMetadata`). Public:
+//! no API key. The DID stays after a rotation; `#controllerKey` is the current key.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use zcred_crypto::multibase;
+use zcred_ledger::Key;
+use zcred_model::Did;
+use zcred_store::{AccessStore, LedgerStore};
+
+use crate::AppState;
+
+/// The multicodec prefix of an Ed25519 public key (`ed25519-pub`, 0xed as a varint).
+const ED25519_PUB: [u8; 2] = [0xed, 0x01];
+
+fn failure(status: StatusCode, error: &str, message: String) -> Response {
+    let body = json!({
+        "@context": "https://w3id.org/did-resolution/v1",
+        "didDocument": Value::Null,
+        "didResolutionMetadata": { "error": error, "message": message },
+        "didDocumentMetadata": {},
+    });
+    (status, Json(body)).into_response()
+}
+
+/// The handler.
+pub async fn resolve<S: LedgerStore + AccessStore + 'static>(
+    State(state): State<AppState<S>>,
+    Path(did): Path<String>,
+) -> Response {
+    let did = match Did::parse(&did) {
+        Ok(did) => did,
+        Err(e) => return failure(StatusCode::BAD_REQUEST, "invalidDid", e.to_string()),
+    };
+    let Ok(original) = did.key() else {
+        return failure(
+            StatusCode::BAD_REQUEST,
+            "invalidDid",
+            "the DID does not name an Ed25519 key".into(),
+        );
+    };
+    let prefix = Key::new(&original, true).to_string();
+    let Some(kel) = state
+        .journal()
+        .read(|l| l.key_state(&prefix).cloned())
+        .await
+    else {
+        return failure(
+            StatusCode::NOT_FOUND,
+            "notFound",
+            format!("{did} is not registered here"),
+        );
+    };
+    let id = did.as_str();
+    let methods: Vec<Value> = kel
+        .keys
+        .iter()
+        .filter_map(|k| k.verifying_key().ok())
+        .map(|k| {
+            let mut bytes = ED25519_PUB.to_vec();
+            bytes.extend_from_slice(&k.to_bytes());
+            json!({
+                "id": format!("{id}#controllerKey"),
+                "type": "Ed25519VerificationKey2020",
+                "controller": id,
+                "publicKeyMultibase": multibase::encode_base58btc(&bytes),
+            })
+        })
+        .collect();
+    let key_ref = json!([format!("{id}#controllerKey")]);
+    Json(json!({
+        "@context": "https://w3id.org/did-resolution/v1",
+        "didDocument": {
+            "@context": [
+                "https://www.w3.org/ns/did/v1",
+                "https://w3id.org/security/suites/ed25519-2020/v1"
+            ],
+            "id": id,
+            "verificationMethod": methods,
+            "authentication": key_ref,
+            "assertionMethod": key_ref,
+        },
+        "didResolutionMetadata": { "contentType": "application/did+ld+json" },
+        "didDocumentMetadata": {
+            "keriPrefix": prefix,
+            "sn": kel.sn,
+            "versionId": kel.said.to_string(),
+            "establishment": { "sn": kel.last_est_sn, "said": kel.last_est_said.to_string() },
+        },
+    }))
+    .into_response()
+}
