@@ -14,7 +14,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 use tokio::sync::Mutex;
 use zcred_store::{
-    AccessStore, ApiKey, Append, Blob, BlobStore, LedgerStore, LoggedEvent, NewEvent, StoreError,
+    AccessStore, ApiKey, Append, Blob, BlobStore, LedgerStore, LoggedEvent, NewEvent,
+    SealedKeyStore, StoreError,
 };
 
 /// The database file's name inside the data directory.
@@ -25,6 +26,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_event_log.sql")),
     (2, include_str!("../migrations/0002_api_keys.sql")),
     (3, include_str!("../migrations/0003_blobs.sql")),
+    (4, include_str!("../migrations/0004_sealed_keys.sql")),
 ];
 
 /// The SQLite store.
@@ -353,4 +355,53 @@ impl BlobStore for SqliteStore {
         })
         .transpose()
     }
+}
+
+impl SealedKeyStore for SqliteStore {
+    async fn put_sealed(&self, name: &str, sealed: &[u8]) -> Result<(), StoreError> {
+        let result = sqlx::query("INSERT INTO sealed_keys (name, sealed) VALUES (?, ?)")
+            .bind(name)
+            .bind(hex_encode(sealed))
+            .execute(&self.pool)
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Err(
+                StoreError::Conflict(format!("sealed key {name} exists already")),
+            ),
+            Err(err) => Err(unavailable("storing a sealed key", err)),
+        }
+    }
+
+    async fn sealed(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let text: Option<String> =
+            sqlx::query_scalar("SELECT sealed FROM sealed_keys WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| unavailable("reading a sealed key", e))?;
+        text.map(|t| {
+            hex_decode(&t).ok_or_else(|| {
+                StoreError::Unavailable(format!("sealed key {name} is not hex in the store"))
+            })
+        })
+        .transpose()
+    }
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hex_decode(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect()
 }

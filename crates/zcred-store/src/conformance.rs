@@ -2,7 +2,8 @@
 //! shared database; `tag` keeps the identifiers of one run apart from earlier runs'.
 
 use crate::{
-    AccessStore, ApiKey, Append, Blob, BlobStore, LedgerStore, NewEvent, StateUpdate, StoreError,
+    AccessStore, ApiKey, Append, Blob, BlobStore, LedgerStore, NewEvent, SealedKeyStore,
+    StateUpdate, StoreError,
 };
 
 fn event(prefix: &str, sn: u64, ilk: &str) -> NewEvent {
@@ -219,4 +220,18 @@ pub async fn run_blobs<S: BlobStore + LedgerStore>(store: &S, tag: &str) {
     let written = store.log(&format!("Eblob{tag}")).await.unwrap();
     assert_eq!(written.len(), 1, "the losing append wrote nothing");
     assert_eq!(store.blob("no such blob").await.unwrap(), None);
+}
+
+/// The sealed-key story: bytes come back as stored, a name is written once.
+#[allow(clippy::unwrap_used, clippy::panic)]
+pub async fn run_sealed<S: SealedKeyStore>(store: &S, tag: &str) {
+    let name = format!("agent/{tag}/0");
+    let bytes: Vec<u8> = (0..=255).collect();
+    store.put_sealed(&name, &bytes).await.unwrap();
+    assert_eq!(store.sealed(&name).await.unwrap(), Some(bytes));
+    assert!(matches!(
+        store.put_sealed(&name, b"other").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.sealed(&format!("{name}x")).await.unwrap(), None);
 }

@@ -191,6 +191,24 @@ pub trait AccessStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send;
 }
 
+/// The service's own secret keys (its anchoring agents' seeds), stored only sealed: encrypted
+/// and authenticated under the master key, which the store never sees. Records are immutable.
+pub trait SealedKeyStore: Send + Sync {
+    /// Stores the sealed bytes under `name`; a name already stored is a
+    /// [`StoreError::Conflict`].
+    fn put_sealed(
+        &self,
+        name: &str,
+        sealed: &[u8],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The sealed bytes under `name`.
+    fn sealed(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+}
+
 /// How many events [`export`] and [`replay`] read per page.
 const PAGE: usize = 1000;
 

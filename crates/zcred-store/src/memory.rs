@@ -4,7 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
-use crate::{AccessStore, ApiKey, Append, Blob, BlobStore, LedgerStore, LoggedEvent, StoreError};
+use crate::{
+    AccessStore, ApiKey, Append, Blob, BlobStore, LedgerStore, LoggedEvent, SealedKeyStore,
+    StoreError,
+};
 
 /// Events and state in memory. Appends are atomic (one lock).
 #[derive(Debug, Default)]
@@ -20,6 +23,7 @@ struct Inner {
     states: HashMap<String, String>,
     api_keys: HashMap<String, ApiKey>,
     blobs: HashMap<String, Blob>,
+    sealed: HashMap<String, Vec<u8>>,
 }
 
 impl MemoryStore {
@@ -141,5 +145,22 @@ impl BlobStore for MemoryStore {
 
     async fn blob(&self, id: &str) -> Result<Option<Blob>, StoreError> {
         Ok(self.lock()?.blobs.get(id).cloned())
+    }
+}
+
+impl SealedKeyStore for MemoryStore {
+    async fn put_sealed(&self, name: &str, sealed: &[u8]) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        if inner.sealed.contains_key(name) {
+            return Err(StoreError::Conflict(format!(
+                "sealed key {name} exists already"
+            )));
+        }
+        inner.sealed.insert(name.to_owned(), sealed.to_vec());
+        Ok(())
+    }
+
+    async fn sealed(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock()?.sealed.get(name).cloned())
     }
 }

@@ -11,4 +11,5 @@ async fn memory_store_passes_the_conformance_story() {
     zcred_store::conformance::run(&store, "mem").await;
     zcred_store::conformance::run_access(&store, "mem").await;
     zcred_store::conformance::run_blobs(&store, "mem").await;
+    zcred_store::conformance::run_sealed(&store, "mem").await;
 }
