@@ -95,6 +95,10 @@ struct ServeArgs {
     /// Address and port to listen on (port 0 picks a free one).
     #[arg(long, env = "ZCRED_LISTEN", default_value = "127.0.0.1:8080")]
     listen: String,
+    /// The master key that seals the service's own keys (64 hex characters, mode 0600); made
+    /// on first start when missing. Default: `master.key` in the data directory.
+    #[arg(long, env = "ZCRED_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -480,14 +484,26 @@ fn serve(args: ServeArgs) -> Result<Output, Failure> {
 
 async fn run_server<S>(store: S, kind: &str, args: &ServeArgs) -> Result<Output, Failure>
 where
-    S: zcred_store::LedgerStore + zcred_store::AccessStore + zcred_store::BlobStore + 'static,
+    S: zcred_server::Store,
 {
-    let journal = zcred_store::Journal::open(store, zcred_ledger::Options::default())
-        .await
-        .map_err(|e| bad(format!("the event log does not verify: {e}")))?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| bad(format!("--listen {}: {e}", args.listen)))?;
+    let master_path = args
+        .master_key_file
+        .clone()
+        .unwrap_or_else(|| args.store.data_dir.join("master.key"));
+    let (master, made) = zcred_server::keys::MasterKey::load_or_create(&master_path)
+        .map_err(|e| bad(format!("--master-key-file: {e}")))?;
+    if made {
+        tracing::warn!(
+            path = %master_path.display(),
+            "generated a new master key (mode 0600); keep it: the service's keys are sealed under it"
+        );
+    }
+    let journal = zcred_store::Journal::open(store, zcred_ledger::Options::default())
+        .await
+        .map_err(|e| bad(format!("the event log does not verify: {e}")))?;
     let address = listener
         .local_addr()
         .map_err(|e| bad(format!("--listen: {e}")))?;
@@ -502,7 +518,7 @@ where
         .map_err(|e| bad(format!("writing: {e}")))?;
     zcred_server::serve(
         listener,
-        zcred_server::AppState::new(journal),
+        zcred_server::AppState::new(journal, master),
         zcred_server::shutdown_signal(),
     )
     .await

@@ -12,11 +12,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
-use zcred_store::{AccessStore, ApiKey, BlobStore, LedgerStore};
+use zcred_store::ApiKey;
 use zeroize::Zeroizing;
 
 use crate::error::ApiError;
-use crate::AppState;
+use crate::{AppState, Store};
 
 /// A subscription plan: what a key may use (quotas are enforced in a later release; the plan
 /// is recorded with every key now so that keys need not be re-issued).
@@ -125,7 +125,7 @@ fn presented_key(req: &Request) -> Result<&str, ApiError> {
 
 /// Middleware: every path but the public ones needs a known, enabled key (401 first, before
 /// any other check, api.md §1.4).
-pub async fn require_key<S: LedgerStore + AccessStore + BlobStore + 'static>(
+pub async fn require_key<S: Store>(
     State(state): State<AppState<S>>,
     mut req: Request,
     next: Next,

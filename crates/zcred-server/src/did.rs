@@ -10,9 +10,8 @@ use serde_json::{json, Value};
 use zcred_crypto::multibase;
 use zcred_ledger::Key;
 use zcred_model::Did;
-use zcred_store::{AccessStore, LedgerStore};
 
-use crate::AppState;
+use crate::{AppState, Store};
 
 /// The multicodec prefix of an Ed25519 public key (`ed25519-pub`, 0xed as a varint).
 const ED25519_PUB: [u8; 2] = [0xed, 0x01];
@@ -28,7 +27,7 @@ fn failure(status: StatusCode, error: &str, message: String) -> Response {
 }
 
 /// The handler.
-pub async fn resolve<S: LedgerStore + AccessStore + 'static>(
+pub async fn resolve<S: Store>(
     State(state): State<AppState<S>>,
     Path(did): Path<String>,
 ) -> Response {

@@ -7,21 +7,32 @@
 //! `POST /zcred/v1/issuer/inception/create` `{publicKey, nextPublicKey?}` →
 //! `{blobId, blob, did, prefix}`; `POST /zcred/v1/issuer/inception/submit`
 //! `{blobId, signerList}` → `{did, prefix, txHash}` (`txHash` = the SAID of the `icp`).
+//!
+//! Step 2 delegates the service's anchoring agent: `…/delegation/create` `{did}` makes the
+//! agent's keys (sealed under the master key), its `dip`, and the issuer `ixn` that approves it,
+//! whose raw bytes are the blob; `…/delegation/submit` `{blobId, signerList}` checks the
+//! issuer's signature (its current key) and records the approval, the `dip`, and the agent's
+//! backerless registry with its anchoring `ixn`, in one transaction →
+//! `{did, agent, registry, txHash}`. A blob made before the issuer's KEL moved on is stale: 409.
 
 use axum::extract::State;
 use axum::Extension;
 use serde_json::{json, Map, Value};
+use zcred_crypto::zetrix::SigningKey;
 use zcred_crypto::zetrix::VerifyingKey;
+use zcred_crypto::OsRng;
+use zcred_ledger::build;
 use zcred_ledger::flows;
 use zcred_ledger::{Key, Message};
 use zcred_model::Did;
-use zcred_store::{AccessStore, BlobStore, JournalError, LedgerStore, StoreError};
+use zcred_store::{JournalError, StoreError};
+use zeroize::Zeroizing;
 
 use crate::access::Caller;
 use crate::blobs;
 use crate::body::{optional_string, string, Body};
 use crate::error::{ApiError, Envelope};
-use crate::AppState;
+use crate::{AppState, Store};
 
 const KIND: &str = "issuer-inception";
 
@@ -46,7 +57,7 @@ pub fn check_issuer(caller: &Caller, did: &Did) -> Result<(), ApiError> {
 }
 
 /// `…/inception/create`.
-pub async fn create<S: LedgerStore + AccessStore + BlobStore + 'static>(
+pub async fn create<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
     Body(body): Body,
@@ -90,7 +101,7 @@ pub async fn create<S: LedgerStore + AccessStore + BlobStore + 'static>(
 }
 
 /// `…/inception/submit`.
-pub async fn submit<S: LedgerStore + AccessStore + BlobStore + 'static>(
+pub async fn submit<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
     Body(body): Body,
@@ -124,6 +135,189 @@ pub async fn submit<S: LedgerStore + AccessStore + BlobStore + 'static>(
         Err(JournalError::Invalid { problem, .. }) => Err(ApiError::duplicate(format!(
             "issuer {did} is registered already with another inception: {problem}"
         ))),
+        Err(e @ (JournalError::Store(_) | JournalError::Replay(_))) => {
+            Err(ApiError::unavailable(e))
+        }
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+const DELEGATION: &str = "issuer-delegation";
+
+/// The sealed record of an agent's keys: `agent/<agent prefix>/<establishment sn>`.
+fn agent_record(agent: &str, sn: u64) -> String {
+    format!("agent/{agent}/{sn}")
+}
+
+/// The issuer's KEL prefix for a DID in the body, with the caller's right to act for it.
+async fn issuer_of<S: Store>(
+    state: &AppState<S>,
+    caller: &Caller,
+    body: &Map<String, Value>,
+) -> Result<(Did, String), ApiError> {
+    let did = Did::parse(string(body, "did")?)
+        .map_err(|e| ApiError::invalid_format(format!("/did: {e}")).at("/did"))?;
+    let key = did
+        .key()
+        .map_err(|e| ApiError::invalid_format(format!("/did: {e}")).at("/did"))?;
+    let prefix = Key::new(&key, true).to_string();
+    if state
+        .journal()
+        .read(|l| l.key_state(&prefix).is_none())
+        .await
+    {
+        return Err(ApiError::not_found(format!(
+            "issuer {did} has no KEL here; submit its inception first"
+        )));
+    }
+    check_issuer(caller, &did)?;
+    Ok((did, prefix))
+}
+
+/// `…/delegation/create`.
+pub async fn delegation_create<S: Store>(
+    State(state): State<AppState<S>>,
+    Extension(caller): Extension<Caller>,
+    Body(body): Body,
+) -> Result<Envelope, ApiError> {
+    let (did, prefix) = issuer_of(&state, &caller, &body).await?;
+    let (issuer, existing) = state
+        .journal()
+        .read(|l| {
+            let issuer = l.key_state(&prefix).cloned();
+            let agent = l
+                .key_states()
+                .find(|k| k.delegator.as_ref().is_some_and(|d| d.as_str() == prefix))
+                .map(|k| k.prefix.to_string());
+            (issuer, agent)
+        })
+        .await;
+    if let Some(agent) = existing {
+        return Err(ApiError::duplicate(format!(
+            "issuer {did} has delegated its agent {agent} already"
+        )));
+    }
+    let issuer = issuer.ok_or_else(|| ApiError::not_found(format!("issuer {did} is unknown")))?;
+    let current = SigningKey::generate(&mut OsRng);
+    let next = SigningKey::generate(&mut OsRng);
+    let seeds = Zeroizing::new(format!("{}\n{}", *current.to_zetrix(), *next.to_zetrix()));
+    let (agent, dip) = flows::Controller::incept_delegated(&issuer.prefix, current, next)
+        .map_err(ApiError::internal)?;
+    let record = agent_record(agent.prefix().as_str(), 0);
+    state
+        .journal()
+        .store()
+        .put_sealed(&record, &state.master().seal(&record, seeds.as_bytes()))
+        .await
+        .map_err(ApiError::unavailable)?;
+    let approval = build::interact(
+        &issuer.prefix,
+        issuer.sn + 1,
+        &issuer.said,
+        &[dip.seal().to_map()],
+    )
+    .map_err(ApiError::internal)?;
+    let mut payload = Map::new();
+    payload.insert("did".into(), json!(did.as_str()));
+    payload.insert("agent".into(), json!(agent.prefix().as_str()));
+    let mut extra = Map::new();
+    extra.insert("did".into(), json!(did.as_str()));
+    extra.insert("agent".into(), json!(agent.prefix().as_str()));
+    blobs::hand_out(
+        state.journal().store(),
+        &caller,
+        DELEGATION,
+        approval.raw(),
+        payload,
+        extra,
+    )
+    .await
+}
+
+/// `…/delegation/submit`.
+pub async fn delegation_submit<S: Store>(
+    State(state): State<AppState<S>>,
+    Extension(caller): Extension<Caller>,
+    Body(body): Body,
+) -> Result<Envelope, ApiError> {
+    let signers = blobs::signers(&body)?;
+    let pending = blobs::take(state.journal().store(), &caller, DELEGATION, &body).await?;
+    let field = |name: &str| {
+        pending
+            .payload
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::internal(format!("a delegation blob has no {name}")))
+    };
+    let (did, agent_prefix) = (field("did")?, field("agent")?);
+    let did = Did::parse(&did).map_err(ApiError::internal)?;
+    check_issuer(&caller, &did)?;
+    let approval = zcred_ledger::Event::parse(&pending.bytes).map_err(ApiError::internal)?;
+    // The approval must be signed by the issuer's keys in force now.
+    let issuer_key = state
+        .journal()
+        .read(|l| l.key_state(approval.prefix()).map(|k| k.keys.clone()))
+        .await
+        .and_then(|keys| keys.first().and_then(|k| k.verifying_key().ok()))
+        .ok_or_else(|| ApiError::internal("the approving issuer has no KEL"))?;
+    let signature = blobs::check_signers(&signers, &pending.bytes, &issuer_key)?;
+
+    // The agent, rebuilt from its sealed keys: the same keys give the same dip.
+    let record = agent_record(&agent_prefix, 0);
+    let sealed = state
+        .journal()
+        .store()
+        .sealed(&record)
+        .await
+        .map_err(ApiError::unavailable)?
+        .ok_or_else(|| ApiError::internal(format!("sealed keys {record} are missing")))?;
+    let seeds = state
+        .master()
+        .open(&record, &sealed)
+        .map_err(ApiError::internal)?;
+    let seeds = std::str::from_utf8(&seeds).map_err(ApiError::internal)?;
+    let (current, next) = seeds
+        .split_once('\n')
+        .ok_or_else(|| ApiError::internal("sealed agent keys are malformed"))?;
+    let current = SigningKey::from_zetrix(current).map_err(ApiError::internal)?;
+    let next = SigningKey::from_zetrix(next).map_err(ApiError::internal)?;
+    let issuer_prefix =
+        zcred_ledger::Prefix::parse(approval.prefix()).map_err(ApiError::internal)?;
+    let (mut agent, dip) = flows::Controller::incept_delegated(&issuer_prefix, current, next)
+        .map_err(ApiError::internal)?;
+    if agent.prefix().as_str() != agent_prefix {
+        return Err(ApiError::internal(
+            "the sealed agent keys do not give the agent's prefix",
+        ));
+    }
+    let dip = agent.approved(dip, &approval);
+    let mut nonce = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut OsRng, &mut nonce);
+    let vcp = flows::registry(agent.prefix(), &nonce).map_err(ApiError::internal)?;
+    let registry = vcp.said().to_string();
+    let (anchor, vcp) = agent.anchor(vcp).map_err(ApiError::internal)?;
+    let txhash = approval.said().to_string();
+    let approval = Message::event(approval, flows::controller_signature(signature));
+    match state
+        .journal()
+        .submit_consuming(&[approval, dip, anchor, vcp], Some(&pending.id))
+        .await
+    {
+        Ok(_) => Ok(Envelope(json!({
+            "did": did.as_str(),
+            "agent": agent_prefix,
+            "registry": registry,
+            "txHash": txhash,
+        }))),
+        Err(JournalError::Store(StoreError::Conflict(_))) => Err(ApiError::invalid_state(
+            "this blob was submitted by another request",
+        )),
+        Err(e @ (JournalError::Invalid { .. } | JournalError::Pending { .. })) => {
+            Err(ApiError::invalid_state(format!(
+                "the issuer's KEL moved on since this blob was made ({e}); create a fresh blob"
+            )))
+        }
         Err(e @ (JournalError::Store(_) | JournalError::Replay(_))) => {
             Err(ApiError::unavailable(e))
         }

@@ -21,7 +21,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
 use tokio::net::TcpListener;
-use zcred_store::{AccessStore, BlobStore, Journal, LedgerStore};
+use zcred_store::{AccessStore, BlobStore, Journal, LedgerStore, SealedKeyStore};
 
 pub mod access;
 mod bbs_api;
@@ -30,13 +30,25 @@ pub mod body;
 mod did;
 pub mod error;
 mod issuer;
+pub mod keys;
 
 use error::{ApiError, Envelope};
 
-/// What every handler shares: the journal (and through it the store).
+/// Everything the service needs of a store.
+pub trait Store: LedgerStore + AccessStore + BlobStore + SealedKeyStore + 'static {}
+
+impl<T: LedgerStore + AccessStore + BlobStore + SealedKeyStore + 'static> Store for T {}
+
+/// What every handler shares: the journal (and through it the store) and the master key.
 #[derive(Debug)]
 pub struct AppState<S> {
-    inner: Arc<Journal<S>>,
+    inner: Arc<Inner<S>>,
+}
+
+#[derive(Debug)]
+struct Inner<S> {
+    journal: Journal<S>,
+    master: keys::MasterKey,
 }
 
 impl<S> Clone for AppState<S> {
@@ -48,23 +60,26 @@ impl<S> Clone for AppState<S> {
 }
 
 impl<S> AppState<S> {
-    /// State over an opened journal.
-    pub fn new(journal: Journal<S>) -> AppState<S> {
+    /// State over an opened journal, sealing service keys under `master`.
+    pub fn new(journal: Journal<S>, master: keys::MasterKey) -> AppState<S> {
         AppState {
-            inner: Arc::new(journal),
+            inner: Arc::new(Inner { journal, master }),
         }
     }
 
     /// The journal.
     pub fn journal(&self) -> &Journal<S> {
-        &self.inner
+        &self.inner.journal
+    }
+
+    /// The master key.
+    pub fn master(&self) -> &keys::MasterKey {
+        &self.inner.master
     }
 }
 
 /// `GET /health`: 200 when the store answers, 503 when it does not.
-async fn health<S: LedgerStore + AccessStore + BlobStore + 'static>(
-    State(state): State<AppState<S>>,
-) -> Result<Envelope, ApiError> {
+async fn health<S: Store>(State(state): State<AppState<S>>) -> Result<Envelope, ApiError> {
     state
         .journal()
         .store()
@@ -99,7 +114,7 @@ async fn log_request(req: Request, next: Next) -> Response {
 }
 
 /// The router.
-pub fn app<S: LedgerStore + AccessStore + BlobStore + 'static>(state: AppState<S>) -> Router {
+pub fn app<S: Store>(state: AppState<S>) -> Router {
     Router::new()
         .route("/health", get(health::<S>))
         .route("/cred/bbs/vc/sign", post(bbs_api::sign))
@@ -110,6 +125,14 @@ pub fn app<S: LedgerStore + AccessStore + BlobStore + 'static>(state: AppState<S
         .route(
             "/zcred/v1/issuer/inception/submit",
             post(issuer::submit::<S>),
+        )
+        .route(
+            "/zcred/v1/issuer/delegation/create",
+            post(issuer::delegation_create::<S>),
+        )
+        .route(
+            "/zcred/v1/issuer/delegation/submit",
+            post(issuer::delegation_submit::<S>),
         )
         .route("/1.0/identifiers/{did}", get(did::resolve::<S>))
         .fallback(not_found)
@@ -124,7 +147,7 @@ pub fn app<S: LedgerStore + AccessStore + BlobStore + 'static>(state: AppState<S
 
 /// Serves `app(state)` on `listener` until `shutdown` completes; requests in flight are
 /// finished first.
-pub async fn serve<S: LedgerStore + AccessStore + BlobStore + 'static>(
+pub async fn serve<S: Store>(
     listener: TcpListener,
     state: AppState<S>,
     shutdown: impl Future<Output = ()> + Send + 'static,

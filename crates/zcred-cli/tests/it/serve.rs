@@ -387,6 +387,47 @@ fn onboarding(server: &Server, key: &str, store_args: &[&str]) {
     let (status, _) = server.call("GET", "/1.0/identifiers/did:example:1", None, b"");
     assert_eq!(status, 400);
 
+    // Step 2: the service's anchoring agent, delegated by the issuer.
+    let delegate = "/zcred/v1/issuer/delegation/create";
+    let (status, body) = server.post(delegate, Some(key), &json!({ "did": did }));
+    assert_eq!(status, 200, "{body}");
+    let agent = body["object"]["agent"].as_str().unwrap().to_owned();
+    let blob = body["object"]["blob"].as_str().unwrap().to_owned();
+    let blob_id = body["object"]["blobId"].as_str().unwrap().to_owned();
+    let raw = String::from_utf8(hex::decode(&blob).unwrap()).unwrap();
+    assert!(
+        raw.contains("\"t\":\"ixn\"") && raw.contains(&agent),
+        "the blob is the approving ixn: {raw}"
+    );
+    let submit = "/zcred/v1/issuer/delegation/submit";
+    let approve = |sig: &str| json!({ "blobId": blob_id, "signerList": [{ "signBlob": sig, "publicKey": public }] });
+    let (status, body) = server.post(submit, Some(key), &approve(&wrong));
+    assert_eq!(
+        (status, error_of(&body).0.as_str()),
+        (401, "SIGNATURE_MISMATCH")
+    );
+    let signature = ok(&["sign", "--key", private, &blob])["signature"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = server.post(submit, Some(key), &approve(&signature));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["object"]["agent"], agent.as_str());
+    assert!(body["object"]["registry"]
+        .as_str()
+        .unwrap()
+        .starts_with('E'));
+    let (status, body) = server.post(delegate, Some(key), &json!({ "did": did }));
+    assert_eq!(
+        (status, error_of(&body).0.as_str()),
+        (409, "DUPLICATE"),
+        "one agent per issuer"
+    );
+    let (status, body) = server.post(delegate, Some(key), &json!({ "did": unregistered["did"] }));
+    assert_eq!((status, error_of(&body).0.as_str()), (404, "NOT_FOUND"));
+    let (status, body) = server.post(delegate, Some(key), &json!({ "did": "did:zid:nothex" }));
+    assert_eq!((status, error_of(&body).1.as_deref()), (400, Some("/did")));
+
     // A key bound to another issuer may not onboard this one.
     let bound_to = ok(&["key", "new"]);
     let bound = ok(&[
@@ -417,14 +458,27 @@ fn serve_on_sqlite() {
     let _ = std::fs::remove_dir_all(&dir);
     let data = dir.display().to_string();
     story(&["--data-dir", &data]);
-    // What the server recorded exports as a stream that verifies offline: the issuer's KEL.
+    // What the server recorded exports as a stream that verifies offline: the issuer's KEL
+    // (icp, approving ixn), the agent's (dip, anchoring ixn) and the registry's vcp.
     let stream = format!("{data}/export.cesr");
     assert_eq!(
         ok(&["ledger", "export", "--data-dir", &data, "--out", &stream])["events"],
-        1
+        5
     );
     let report = ok(&["ledger", "verify", "--file", &stream]);
-    assert_eq!(report["keyStates"].as_array().unwrap().len(), 1);
+    assert_eq!(report["keyStates"].as_array().unwrap().len(), 2);
+    assert_eq!(report["registries"].as_array().unwrap().len(), 1);
+    // The agent's keys are sealed under a master key made on first start, readable by its
+    // owner only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.join("master.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     // The refusals of `admin key create`.
     let err = crate::commands::refused(&[
         "admin",
@@ -457,5 +511,9 @@ fn serve_on_postgres() {
         println!("skipped serve_on_postgres: ZCRED_TEST_DATABASE_URL is not set");
         return;
     };
-    story(&["--database-url", &url]);
+    let dir = std::env::temp_dir().join(format!("zcred-serve-pg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.display().to_string();
+    story(&["--database-url", &url, "--data-dir", &data]);
+    let _ = std::fs::remove_dir_all(&dir);
 }
