@@ -254,13 +254,25 @@ pub async fn delegation_submit<S: Store>(
     let did = Did::parse(&did).map_err(ApiError::internal)?;
     check_issuer(&caller, &did)?;
     let approval = zcred_ledger::Event::parse(&pending.bytes).map_err(ApiError::internal)?;
-    // The approval must be signed by the issuer's keys in force now.
-    let issuer_key = state
+    // The approval must extend the issuer's KEL as it is now (else the blob is stale: two
+    // approvals at one sn would be duplicity), signed by the keys in force now.
+    let (issuer_sn, issuer_keys) = state
         .journal()
-        .read(|l| l.key_state(approval.prefix()).map(|k| k.keys.clone()))
+        .read(|l| {
+            l.key_state(approval.prefix())
+                .map(|k| (k.sn, k.keys.clone()))
+        })
         .await
-        .and_then(|keys| keys.first().and_then(|k| k.verifying_key().ok()))
         .ok_or_else(|| ApiError::internal("the approving issuer has no KEL"))?;
+    if issuer_sn + 1 != approval.sn() {
+        return Err(ApiError::invalid_state(
+            "the issuer's KEL moved on since this blob was made; create a fresh blob",
+        ));
+    }
+    let issuer_key = issuer_keys
+        .first()
+        .and_then(|k| k.verifying_key().ok())
+        .ok_or_else(|| ApiError::internal("the approving issuer has no key"))?;
     let signature = blobs::check_signers(&signers, &pending.bytes, &issuer_key)?;
 
     // The agent, rebuilt from its sealed keys: the same keys give the same dip.

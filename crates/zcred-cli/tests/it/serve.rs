@@ -399,6 +399,9 @@ fn onboarding(server: &Server, key: &str, store_args: &[&str]) {
         raw.contains("\"t\":\"ixn\"") && raw.contains(&agent),
         "the blob is the approving ixn: {raw}"
     );
+    // A second blob made before the first is submitted goes stale when the first is.
+    let (status, second) = server.post(delegate, Some(key), &json!({ "did": did }));
+    assert_eq!(status, 200, "{second}");
     let submit = "/zcred/v1/issuer/delegation/submit";
     let approve = |sig: &str| json!({ "blobId": blob_id, "signerList": [{ "signBlob": sig, "publicKey": public }] });
     let (status, body) = server.post(submit, Some(key), &approve(&wrong));
@@ -417,6 +420,18 @@ fn onboarding(server: &Server, key: &str, store_args: &[&str]) {
         .as_str()
         .unwrap()
         .starts_with('E'));
+    let second_blob = second["object"]["blob"].as_str().unwrap();
+    let second_sig = ok(&["sign", "--key", private, second_blob])["signature"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stale = json!({ "blobId": second["object"]["blobId"], "signerList": [{ "signBlob": second_sig, "publicKey": public }] });
+    let (status, body) = server.post(submit, Some(key), &stale);
+    assert_eq!(
+        (status, error_of(&body).0.as_str()),
+        (409, "INVALID_STATE"),
+        "{body}"
+    );
     let (status, body) = server.post(delegate, Some(key), &json!({ "did": did }));
     assert_eq!(
         (status, error_of(&body).0.as_str()),
