@@ -112,6 +112,9 @@ struct StoreArgs {
     /// PostgreSQL URL to use instead of the embedded database.
     #[arg(long, env = "ZCRED_DATABASE_URL")]
     database_url: Option<String>,
+    /// With PostgreSQL: keep zcred's tables in this schema (created when missing).
+    #[arg(long, env = "ZCRED_DATABASE_SCHEMA", requires = "database_url")]
+    database_schema: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -449,9 +452,12 @@ macro_rules! with_store {
     ($args:expr, |$store:ident, $kind:ident| $job:expr) => {{
         match &$args.database_url {
             Some(url) => {
-                let $store = zcred_store_postgres::PostgresStore::connect(url)
-                    .await
-                    .map_err(|e| bad(format!("--database-url: {e}")))?;
+                let $store = zcred_store_postgres::PostgresStore::connect_in_schema(
+                    url,
+                    $args.database_schema.as_deref(),
+                )
+                .await
+                .map_err(|e| bad(format!("--database-url: {e}")))?;
                 let $kind = "postgresql";
                 let result = $job;
                 $store.close().await;
@@ -489,10 +495,25 @@ where
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| bad(format!("--listen {}: {e}", args.listen)))?;
+    let journal = zcred_store::Journal::open(store, zcred_ledger::Options::default())
+        .await
+        .map_err(|e| bad(format!("the event log does not verify: {e}")))?;
     let master_path = args
         .master_key_file
         .clone()
         .unwrap_or_else(|| args.store.data_dir.join("master.key"));
+    if !master_path.exists() {
+        let has_agents = journal
+            .read(|l| l.key_states().any(|k| k.delegator.is_some()))
+            .await
+            .map_err(|e| bad(format!("the event log does not verify: {e}")))?;
+        if has_agents {
+            return Err(bad(format!(
+                "--master-key-file: {} is missing, but the event log holds anchoring agents whose keys are sealed under a master key; restore the file (a new one cannot open them)",
+                master_path.display()
+            )));
+        }
+    }
     let (master, made) = zcred_server::keys::MasterKey::load_or_create(&master_path)
         .map_err(|e| bad(format!("--master-key-file: {e}")))?;
     if made {
@@ -501,9 +522,6 @@ where
             "generated a new master key (mode 0600); keep it: the service's keys are sealed under it"
         );
     }
-    let journal = zcred_store::Journal::open(store, zcred_ledger::Options::default())
-        .await
-        .map_err(|e| bad(format!("the event log does not verify: {e}")))?;
     let address = listener
         .local_addr()
         .map_err(|e| bad(format!("--listen: {e}")))?;

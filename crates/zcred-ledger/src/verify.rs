@@ -546,6 +546,23 @@ impl Ledger {
         self.accepted
     }
 
+    /// The SAID of the accepted event at (`log`, `sn`), for any log ([`Event::log_id`]).
+    pub fn said_at(&self, log: &str, sn: u64) -> Option<&Said> {
+        let at = usize::try_from(sn).ok()?;
+        if let Some(kel) = self.kels.get(log) {
+            return kel.entries.get(at).map(|e| e.event.said());
+        }
+        if let Some(reg) = self.registries.get(log) {
+            return reg.events.get(at).map(|(e, _, _)| e.said());
+        }
+        let cred = self.credentials.get(log)?;
+        match sn {
+            0 => Some(&cred.issued.said),
+            1 => cred.revoked.as_ref().map(|r| &r.said),
+            _ => None,
+        }
+    }
+
     /// The accepted KEL event of `prefix` at `sn`.
     pub fn kel_event(&self, prefix: &str, sn: u64) -> Option<&Event> {
         let kel = self.kels.get(prefix)?;

@@ -88,6 +88,8 @@ pub fn new_key(plan: Plan, issuer: Option<String>, now: i64) -> (Zeroizing<Strin
 pub struct Caller {
     /// The key's public handle.
     pub key_id: String,
+    /// The SHA-256 of the key (unique; owns the blobs the key asks for).
+    pub key_hash: String,
     /// Its plan.
     pub plan: String,
     /// The issuer DID it is bound to.
@@ -141,6 +143,7 @@ pub async fn require_key<S: Store>(
         Ok(Some(key)) if !key.disabled => {
             req.extensions_mut().insert(Caller {
                 key_id: key.id,
+                key_hash: key.hash,
                 plan: key.plan,
                 issuer: key.issuer,
             });

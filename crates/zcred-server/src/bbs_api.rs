@@ -11,24 +11,31 @@ use crate::error::{ApiError, Envelope};
 
 /// The secret key from `privateKeyMultibase`, or derived from `seed` (exactly one of them).
 fn secret_key(body: &mut serde_json::Map<String, Value>) -> Result<bbs::SecretKey, ApiError> {
-    let has_key = optional_string(body, "privateKeyMultibase")?.is_some();
-    let has_seed = optional_string(body, "seed")?.is_some();
     let take = |body: &mut serde_json::Map<String, Value>, name: &str| match body.remove(name) {
-        Some(Value::String(s)) => Zeroizing::new(s),
-        _ => Zeroizing::new(String::new()),
+        Some(Value::String(s)) => Some(Zeroizing::new(s)),
+        Some(Value::Null) | None => None,
+        Some(other) => {
+            // Not a string: put it back so the field check below names it.
+            body.insert(name.to_owned(), other);
+            None
+        }
     };
+    let key = take(body, "privateKeyMultibase");
+    let seed = take(body, "seed");
+    optional_string(body, "privateKeyMultibase")?;
+    optional_string(body, "seed")?;
+    let key = key.filter(|k| !k.is_empty());
+    let seed = seed.filter(|s| !s.is_empty());
+    let (has_key, has_seed) = (key.is_some(), seed.is_some());
     match (has_key, has_seed) {
         (true, false) => {
-            let text = take(body, "privateKeyMultibase");
+            let text = key.unwrap_or_default();
             bbs::SecretKey::from_multibase(&text).map_err(|e| {
                 ApiError::invalid_format(format!("/privateKeyMultibase: {e}"))
                     .at("/privateKeyMultibase")
             })
         }
-        (false, true) => {
-            let text = take(body, "seed");
-            seed_key(&text)
-        }
+        (false, true) => seed_key(&seed.unwrap_or_default()),
         (true, true) => Err(ApiError::invalid_request(
             "send either privateKeyMultibase or seed, not both",
         )),
@@ -69,6 +76,8 @@ fn seed_key(text: &str) -> Result<bbs::SecretKey, ApiError> {
 
 /// The handler.
 pub async fn sign(Body(mut body): Body) -> Result<Envelope, ApiError> {
+    // The secret leaves the parsed body first, into zeroizing memory, whatever comes next.
+    let secret = secret_key(&mut body)?;
     let public = string(&body, "publicKeyMultibase")?;
     let public = bbs::PublicKey::from_multibase(public).map_err(|e| {
         ApiError::invalid_format(format!("/publicKeyMultibase: {e}")).at("/publicKeyMultibase")
@@ -88,7 +97,6 @@ pub async fn sign(Body(mut body): Body) -> Result<Envelope, ApiError> {
             })
         })
         .collect::<Result<Vec<Vec<u8>>, ApiError>>()?;
-    let secret = secret_key(&mut body)?;
     if secret.public_key() != public {
         return Err(ApiError::invalid_request(
             "publicKeyMultibase is not the public key of the given secret key",

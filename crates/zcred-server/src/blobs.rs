@@ -37,7 +37,7 @@ pub async fn hand_out<S: BlobStore>(
         .put_blob(Blob {
             id: id.clone(),
             kind: kind.to_owned(),
-            owner: caller.key_id.clone(),
+            owner: caller.key_hash.clone(),
             payload: Value::Object(payload).to_string(),
             expires: now_ms() + BLOB_TTL_MS,
         })
@@ -82,7 +82,7 @@ pub async fn take<S: BlobStore>(
         .blob(id)
         .await
         .map_err(ApiError::unavailable)?
-        .filter(|b| b.kind == kind && b.owner == caller.key_id && b.expires > now_ms())
+        .filter(|b| b.kind == kind && b.owner == caller.key_hash && b.expires > now_ms())
         .ok_or_else(gone)?;
     let Ok(Value::Object(mut payload)) = serde_json::from_str::<Value>(&blob.payload) else {
         return Err(ApiError::internal(

@@ -43,11 +43,17 @@ pub async fn resolve<S: Store>(
         );
     };
     let prefix = Key::new(&original, true).to_string();
-    let Some(kel) = state
-        .journal()
-        .read(|l| l.key_state(&prefix).cloned())
-        .await
-    else {
+    let kel = match state.ledger(|l| l.key_state(&prefix).cloned()).await {
+        Ok(kel) => kel,
+        Err(e) => {
+            return failure(
+                e.status,
+                "internalError",
+                "the service's storage is unavailable".into(),
+            )
+        }
+    };
+    let Some(kel) = kel else {
         return failure(
             StatusCode::NOT_FOUND,
             "notFound",

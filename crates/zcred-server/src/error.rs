@@ -124,12 +124,13 @@ impl ApiError {
         )
     }
 
-    /// 503 when a dependency (the store) is down; the detail goes to the log only.
+    /// 500 `LEDGER_UNAVAILABLE` when the store (and so the ledger) failed; the detail goes to
+    /// the log only.
     pub fn unavailable(detail: impl std::fmt::Display) -> ApiError {
-        tracing::error!(%detail, "service unavailable");
+        tracing::error!(%detail, "storage unavailable");
         ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "INTERNAL",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "LEDGER_UNAVAILABLE",
             "the service's storage is unavailable; try again",
         )
     }

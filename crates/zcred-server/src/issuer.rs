@@ -25,7 +25,7 @@ use zcred_ledger::build;
 use zcred_ledger::flows;
 use zcred_ledger::{Key, Message};
 use zcred_model::Did;
-use zcred_store::{JournalError, StoreError};
+use zcred_store::JournalError;
 use zeroize::Zeroizing;
 
 use crate::access::Caller;
@@ -74,11 +74,7 @@ pub async fn create<S: Store>(
     let did = Did::of_key(&key);
     check_issuer(&caller, &did)?;
     let prefix = Key::new(&key, true).to_string();
-    if state
-        .journal()
-        .read(|l| l.key_state(&prefix).is_some())
-        .await
-    {
+    if state.ledger(|l| l.key_state(&prefix).is_some()).await? {
         return Err(ApiError::duplicate(format!(
             "issuer {did} is registered already"
         )));
@@ -116,25 +112,46 @@ pub async fn submit<S: Store>(
         .ok_or_else(|| ApiError::internal("an inception blob has no key"))?;
     let did = Did::of_key(&key);
     check_issuer(&caller, &did)?;
-    let signature = blobs::check_signers(&signers, &pending.bytes, &key)?;
     let icp = zcred_ledger::Event::parse(&pending.bytes).map_err(ApiError::internal)?;
     let said = icp.said().to_string();
     let prefix = icp.prefix().to_owned();
+    // State before signatures (api.md §1.4).
+    let registered = state
+        .ledger(|l| l.said_at(&prefix, 0).map(|s| s.to_string()))
+        .await?;
+    if registered.as_ref().is_some_and(|s| *s != said) {
+        return Err(ApiError::duplicate(format!(
+            "issuer {did} is registered already with another inception"
+        )));
+    }
+    let signature = blobs::check_signers(&signers, &pending.bytes, &key)?;
     let message = Message::event(icp, flows::controller_signature(signature));
-    match state
-        .journal()
-        .submit_consuming(&[message], Some(&pending.id))
-        .await
-    {
-        Ok(_) => Ok(Envelope(
-            json!({ "did": did.as_str(), "prefix": prefix, "txHash": said }),
+    recorded(state.record(vec![message], pending.id).await, |e| {
+        ApiError::duplicate(format!(
+            "issuer {did} is registered already with another inception: {e}"
+        ))
+    })?;
+    Ok(Envelope(
+        json!({ "did": did.as_str(), "prefix": prefix, "txHash": said }),
+    ))
+}
+
+/// Maps the journal's answer: a used blob is 404 (api.md §1.5), a refused event goes through
+/// `refused`, a store failure is 500.
+fn recorded(
+    result: Result<Vec<u64>, JournalError>,
+    refused: impl FnOnce(&JournalError) -> ApiError,
+) -> Result<(), ApiError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(JournalError::BlobGone) => Err(ApiError::not_found(
+            "the blob is unknown, expired or already submitted",
         )),
-        Err(JournalError::Store(StoreError::Conflict(_))) => Err(ApiError::invalid_state(
-            "this blob was submitted by another request",
-        )),
-        Err(JournalError::Invalid { problem, .. }) => Err(ApiError::duplicate(format!(
-            "issuer {did} is registered already with another inception: {problem}"
-        ))),
+        Err(
+            e @ (JournalError::Taken { .. }
+            | JournalError::Invalid { .. }
+            | JournalError::Pending { .. }),
+        ) => Err(refused(&e)),
         Err(e @ (JournalError::Store(_) | JournalError::Replay(_))) => {
             Err(ApiError::unavailable(e))
         }
@@ -161,11 +178,7 @@ async fn issuer_of<S: Store>(
         .key()
         .map_err(|e| ApiError::invalid_format(format!("/did: {e}")).at("/did"))?;
     let prefix = Key::new(&key, true).to_string();
-    if state
-        .journal()
-        .read(|l| l.key_state(&prefix).is_none())
-        .await
-    {
+    if state.ledger(|l| l.key_state(&prefix).is_none()).await? {
         return Err(ApiError::not_found(format!(
             "issuer {did} has no KEL here; submit its inception first"
         )));
@@ -182,8 +195,7 @@ pub async fn delegation_create<S: Store>(
 ) -> Result<Envelope, ApiError> {
     let (did, prefix) = issuer_of(&state, &caller, &body).await?;
     let (issuer, existing) = state
-        .journal()
-        .read(|l| {
+        .ledger(|l| {
             let issuer = l.key_state(&prefix).cloned();
             let agent = l
                 .key_states()
@@ -191,7 +203,7 @@ pub async fn delegation_create<S: Store>(
                 .map(|k| k.prefix.to_string());
             (issuer, agent)
         })
-        .await;
+        .await?;
     if let Some(agent) = existing {
         return Err(ApiError::duplicate(format!(
             "issuer {did} has delegated its agent {agent} already"
@@ -207,7 +219,13 @@ pub async fn delegation_create<S: Store>(
     state
         .journal()
         .store()
-        .put_sealed(&record, &state.master().seal(&record, seeds.as_bytes()))
+        .put_sealed(
+            &record,
+            &state
+                .master()
+                .seal(&record, seeds.as_bytes())
+                .map_err(ApiError::internal)?,
+        )
         .await
         .map_err(ApiError::unavailable)?;
     let approval = build::interact(
@@ -257,12 +275,11 @@ pub async fn delegation_submit<S: Store>(
     // The approval must extend the issuer's KEL as it is now (else the blob is stale: two
     // approvals at one sn would be duplicity), signed by the keys in force now.
     let (issuer_sn, issuer_keys) = state
-        .journal()
-        .read(|l| {
+        .ledger(|l| {
             l.key_state(approval.prefix())
                 .map(|k| (k.sn, k.keys.clone()))
         })
-        .await
+        .await?
         .ok_or_else(|| ApiError::internal("the approving issuer has no KEL"))?;
     if issuer_sn + 1 != approval.sn() {
         return Err(ApiError::invalid_state(
@@ -304,35 +321,30 @@ pub async fn delegation_submit<S: Store>(
         ));
     }
     let dip = agent.approved(dip, &approval);
+    // The registry's nonce comes from the blob id, so one blob always gives the same registry.
     let mut nonce = [0u8; 16];
-    rand_core::RngCore::fill_bytes(&mut OsRng, &mut nonce);
+    let id_bytes = hex::decode(&pending.id).unwrap_or_default();
+    let n = id_bytes.len().min(16);
+    nonce[..n].copy_from_slice(&id_bytes[..n]);
     let vcp = flows::registry(agent.prefix(), &nonce).map_err(ApiError::internal)?;
     let registry = vcp.said().to_string();
     let (anchor, vcp) = agent.anchor(vcp).map_err(ApiError::internal)?;
     let txhash = approval.said().to_string();
     let approval = Message::event(approval, flows::controller_signature(signature));
-    match state
-        .journal()
-        .submit_consuming(&[approval, dip, anchor, vcp], Some(&pending.id))
-        .await
-    {
-        Ok(_) => Ok(Envelope(json!({
-            "did": did.as_str(),
-            "agent": agent_prefix,
-            "registry": registry,
-            "txHash": txhash,
-        }))),
-        Err(JournalError::Store(StoreError::Conflict(_))) => Err(ApiError::invalid_state(
-            "this blob was submitted by another request",
-        )),
-        Err(e @ (JournalError::Invalid { .. } | JournalError::Pending { .. })) => {
-            Err(ApiError::invalid_state(format!(
+    recorded(
+        state
+            .record(vec![approval, dip, anchor, vcp], pending.id)
+            .await,
+        |e| {
+            ApiError::invalid_state(format!(
                 "the issuer's KEL moved on since this blob was made ({e}); create a fresh blob"
-            )))
-        }
-        Err(e @ (JournalError::Store(_) | JournalError::Replay(_))) => {
-            Err(ApiError::unavailable(e))
-        }
-        Err(e) => Err(ApiError::internal(e)),
-    }
+            ))
+        },
+    )?;
+    Ok(Envelope(json!({
+        "did": did.as_str(),
+        "agent": agent_prefix,
+        "registry": registry,
+        "txHash": txhash,
+    })))
 }

@@ -64,6 +64,21 @@ impl MasterKey {
         };
         match std::fs::read_to_string(path) {
             Ok(text) => {
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt as _;
+                    let mode = std::fs::metadata(path)
+                        .map_err(|e| fail("cannot read", e))?
+                        .permissions()
+                        .mode();
+                    if mode & 0o077 != 0 {
+                        return Err(KeyStoreError::MasterKey(format!(
+                            "{} can be read by others (mode {:o}); make it chmod 600",
+                            path.display(),
+                            mode & 0o777
+                        )));
+                    }
+                }
                 let text = Zeroizing::new(text);
                 let bytes = Zeroizing::new(hex::decode(text.trim()).map_err(|_| {
                     KeyStoreError::MasterKey(format!("{} is not 64 hex characters", path.display()))
@@ -93,7 +108,7 @@ impl MasterKey {
     }
 
     /// Seals `secret` for the record `name`: nonce ‖ ciphertext+tag.
-    pub fn seal(&self, name: &str, secret: &[u8]) -> Vec<u8> {
+    pub fn seal(&self, name: &str, secret: &[u8]) -> Result<Vec<u8>, KeyStoreError> {
         let mut nonce = [0u8; NONCE];
         OsRng.fill_bytes(&mut nonce);
         let sealed = self
@@ -105,8 +120,8 @@ impl MasterKey {
                     aad: name.as_bytes(),
                 },
             )
-            .unwrap_or_default();
-        [&nonce[..], &sealed].concat()
+            .map_err(|_| KeyStoreError::MasterKey(format!("cannot seal {name}")))?;
+        Ok([&nonce[..], &sealed].concat())
     }
 
     /// Opens what [`MasterKey::seal`] sealed for `name`.
@@ -150,7 +165,7 @@ mod tests {
     #[test]
     fn seal_and_open() {
         let key = MasterKey::generate();
-        let sealed = key.seal("agent/E1/0", b"secret seed");
+        let sealed = key.seal("agent/E1/0", b"secret seed").unwrap();
         assert_eq!(&*key.open("agent/E1/0", &sealed).unwrap(), b"secret seed");
         // Another name, another key, or one flipped bit: it does not open.
         assert!(key.open("agent/E2/0", &sealed).is_err());
@@ -171,13 +186,21 @@ mod tests {
         assert!(made);
         let (second, made) = MasterKey::load_or_create(&path).unwrap();
         assert!(!made);
-        let sealed = first.seal("n", b"x");
+        let sealed = first.seal("n", b"x").unwrap();
         assert_eq!(&*second.open("n", &sealed).unwrap(), b"x");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let err = MasterKey::load_or_create(&path).unwrap_err();
+            assert!(err.to_string().contains("chmod 600"), "{err}");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
         std::fs::write(&path, "not hex").unwrap();
         assert!(MasterKey::load_or_create(&path).is_err());

@@ -78,6 +78,33 @@ impl<S> AppState<S> {
     }
 }
 
+impl<S: Store> AppState<S> {
+    /// Runs `f` on the verified ledger.
+    pub async fn ledger<R>(
+        &self,
+        f: impl FnOnce(&zcred_ledger::Ledger) -> R,
+    ) -> Result<R, ApiError> {
+        self.journal().read(f).await.map_err(ApiError::unavailable)
+    }
+
+    /// Records `messages` and uses up `blob`, in a task of its own: a client that hangs up
+    /// cannot cut the write short.
+    pub async fn record(
+        &self,
+        messages: Vec<zcred_ledger::Message>,
+        blob: String,
+    ) -> Result<Vec<u64>, zcred_store::JournalError> {
+        let state = self.clone();
+        tokio::spawn(async move { state.journal().submit_consuming(&messages, &blob).await })
+            .await
+            .unwrap_or_else(|e| {
+                Err(zcred_store::JournalError::Store(
+                    zcred_store::StoreError::Unavailable(format!("the write task failed: {e}")),
+                ))
+            })
+    }
+}
+
 /// `GET /health`: 200 when the store answers, 503 when it does not.
 async fn health<S: Store>(State(state): State<AppState<S>>) -> Result<Envelope, ApiError> {
     state

@@ -72,12 +72,27 @@ fn logged(row: &sqlx::sqlite::SqliteRow) -> Result<LoggedEvent, StoreError> {
 impl SqliteStore {
     /// Opens (creating it if needed) `zcred.db` in `data_dir`, which is created too.
     pub async fn open_dir(data_dir: &Path) -> Result<SqliteStore, StoreError> {
+        let made = !data_dir.exists();
         std::fs::create_dir_all(data_dir).map_err(|e| {
             StoreError::Unavailable(format!(
                 "cannot create data directory {}: {e}",
                 data_dir.display()
             ))
         })?;
+        // A directory made here is the owner's only: it holds the database and, by default,
+        // the master key.
+        #[cfg(unix)]
+        if made {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700)).map_err(
+                |e| {
+                    StoreError::Unavailable(format!(
+                        "cannot restrict data directory {}: {e}",
+                        data_dir.display()
+                    ))
+                },
+            )?;
+        }
         SqliteStore::open(&data_dir.join(FILE_NAME), true).await
     }
 

@@ -13,12 +13,16 @@
 
 use std::collections::BTreeSet;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tokio::sync::Mutex;
 use zcred_ledger::event::Body;
 use zcred_ledger::verify::{Ledger, Options, Outcome, Problem};
 use zcred_ledger::Message;
 
-use crate::{replay, Append, LedgerStore, NewEvent, ReplayError, StateUpdate, StoreError};
+use crate::{
+    replay, Append, BlobStore, LedgerStore, NewEvent, ReplayError, StateUpdate, StoreError,
+};
 
 /// Why a submitted batch was not (wholly) recorded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,6 +44,19 @@ pub enum JournalError {
         /// What it waits for.
         reason: String,
     },
+    /// Message `index` names a place of a log that another event holds.
+    #[error("message {index}: {log} already has another event at sn {sn}")]
+    Taken {
+        /// Its position in the batch.
+        index: usize,
+        /// The log.
+        log: String,
+        /// The sequence number.
+        sn: u64,
+    },
+    /// The blob was used up by another submit (or never existed).
+    #[error("the blob is unknown or was used already")]
+    BlobGone,
     /// Message `index` is not a KEL or TEL event.
     #[error("message {index} is not a KEL or TEL event")]
     NotAnEvent {
@@ -60,6 +77,8 @@ pub struct Journal<S> {
     store: S,
     options: Options,
     ledger: Mutex<Ledger>,
+    /// Set while the cache may hold what the store does not (see `record`).
+    stale: AtomicBool,
 }
 
 fn state_keys(message: &Message) -> Vec<String> {
@@ -102,6 +121,7 @@ impl<S: LedgerStore> Journal<S> {
             store,
             options,
             ledger: Mutex::new(ledger),
+            stale: AtomicBool::new(false),
         })
     }
 
@@ -110,34 +130,64 @@ impl<S: LedgerStore> Journal<S> {
         &self.store
     }
 
-    /// Runs `f` on the cached ledger.
-    pub async fn read<R>(&self, f: impl FnOnce(&Ledger) -> R) -> R {
-        f(&*self.ledger.lock().await)
+    /// Rebuilds the cache from the store when a write was interrupted (its future dropped, or
+    /// its store write failed) after the cache had changed.
+    async fn fresh(&self, ledger: &mut Ledger) -> Result<(), ReplayError> {
+        if self.stale.load(Ordering::SeqCst) {
+            *ledger = replay(&self.store, self.options).await?;
+            self.stale.store(false, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on the cached ledger (as the store has it).
+    pub async fn read<R>(&self, f: impl FnOnce(&Ledger) -> R) -> Result<R, ReplayError> {
+        let mut ledger = self.ledger.lock().await;
+        self.fresh(&mut ledger).await?;
+        Ok(f(&ledger))
     }
 
     /// Checks `messages` in order and records the accepted ones with the state they change.
     /// Returns the ordinals given (duplicates of recorded events get none).
     pub async fn submit(&self, messages: &[Message]) -> Result<Vec<u64>, JournalError> {
-        self.submit_consuming(messages, None).await
+        let mut ledger = self.ledger.lock().await;
+        self.fresh(&mut ledger).await?;
+        self.record(&mut ledger, messages, None).await
     }
 
-    /// As [`Journal::submit`], and uses up the blob `blob` in the same transaction: of two
-    /// submits of one blob, exactly one records anything; the other gets a conflict. Nothing is
-    /// written, and the blob stays, when a message is refused.
-    pub async fn submit_consuming(
+    /// The write. Invariant: the cache is marked stale before it changes and unmarked only once
+    /// the store holds the same (or the cache was rebuilt), so a write whose future is dropped
+    /// half-way leaves a stale mark, and the next call rebuilds the cache before using it.
+    async fn record(
         &self,
+        ledger: &mut Ledger,
         messages: &[Message],
         blob: Option<&str>,
     ) -> Result<Vec<u64>, JournalError> {
-        let mut ledger = self.ledger.lock().await;
+        self.stale.store(true, Ordering::SeqCst);
         let mut events = Vec::new();
         let mut keys = BTreeSet::new();
         let mut refused = None;
         for (index, message) in messages.iter().enumerate() {
-            let Some(new) = NewEvent::from_message(message) else {
+            let (Some(new), Some(event)) = (NewEvent::from_message(message), message.as_event())
+            else {
                 refused = Some(JournalError::NotAnEvent { index });
                 break;
             };
+            // The service's write path never records duplicity: a place already taken by
+            // another event is a conflict, refused before the verifier sees it.
+            if event.ilk() != zcred_ledger::Ilk::Rct {
+                if let Some(said) = ledger.said_at(&new.prefix, new.sn) {
+                    if said != event.said() {
+                        refused = Some(JournalError::Taken {
+                            index,
+                            log: new.prefix.clone(),
+                            sn: new.sn,
+                        });
+                        break;
+                    }
+                }
+            }
             match ledger.process(message) {
                 Ok(Outcome::Accepted) => {
                     events.push(new);
@@ -154,47 +204,73 @@ impl<S: LedgerStore> Journal<S> {
                 }
             }
         }
+        let changed = !events.is_empty();
+        if blob.is_some() && refused.is_some() {
+            // A blob's operation is all or nothing: put the cache back as the store has it.
+            if changed {
+                *ledger = replay(&self.store, self.options).await?;
+            }
+            self.stale.store(false, Ordering::SeqCst);
+            return Err(refused.unwrap_or(JournalError::NotAnEvent { index: 0 }));
+        }
         let states = keys
             .iter()
             .filter_map(|key| {
-                state_value(&ledger, key).map(|value| StateUpdate {
+                state_value(ledger, key).map(|value| StateUpdate {
                     key: key.clone(),
                     value,
                 })
             })
             .collect();
-        if blob.is_some() && refused.is_some() {
-            // A blob's operation is all or nothing: put the cache back as the store has it.
-            if !events.is_empty() {
-                *ledger = replay(&self.store, self.options).await?;
-            }
-            return Err(refused.unwrap_or(JournalError::NotAnEvent { index: 0 }));
-        }
-        let ordinals = if events.is_empty() && blob.is_none() {
+        let ordinals = if !changed && blob.is_none() {
             Vec::new()
         } else {
-            let changed = !events.is_empty();
-            match self
+            let appended = self
                 .store
                 .append(Append {
                     events,
                     states,
                     consume_blob: blob.map(str::to_owned),
                 })
-                .await
-            {
+                .await;
+            match appended {
                 Ok(ordinals) => ordinals,
                 Err(err) => {
                     if changed {
                         *ledger = replay(&self.store, self.options).await?;
                     }
-                    return Err(err.into());
+                    self.stale.store(false, Ordering::SeqCst);
+                    return Err(match (err, blob) {
+                        (StoreError::Conflict(_), Some(_)) if !changed => JournalError::BlobGone,
+                        (err, _) => err.into(),
+                    });
                 }
             }
         };
+        self.stale.store(false, Ordering::SeqCst);
         match refused {
             Some(err) => Err(err),
             None => Ok(ordinals),
         }
+    }
+}
+
+impl<S: LedgerStore + BlobStore> Journal<S> {
+    /// As [`Journal::submit`], and uses up the blob `blob` in the same transaction: of two
+    /// submits of one blob, exactly one records anything; the other gets
+    /// [`JournalError::BlobGone`] (checked first, under the journal's lock). A blob's
+    /// operation is all or nothing: when a message is refused, nothing is written and the
+    /// blob stays.
+    pub async fn submit_consuming(
+        &self,
+        messages: &[Message],
+        blob: &str,
+    ) -> Result<Vec<u64>, JournalError> {
+        let mut ledger = self.ledger.lock().await;
+        self.fresh(&mut ledger).await?;
+        if self.store.blob(blob).await?.is_none() {
+            return Err(JournalError::BlobGone);
+        }
+        self.record(&mut ledger, messages, Some(blob)).await
     }
 }

@@ -494,6 +494,11 @@ fn serve_on_sqlite() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+    // Without its master key, a data directory whose agents are sealed under it will not
+    // start (a new key could not open them).
+    std::fs::rename(dir.join("master.key"), dir.join("master.key.moved")).unwrap();
+    let err = crate::commands::refused(&["serve", "--listen", "127.0.0.1:0", "--data-dir", &data]);
+    assert!(err.contains("is missing"), "{err}");
     // The refusals of `admin key create`.
     let err = crate::commands::refused(&[
         "admin",
@@ -529,6 +534,27 @@ fn serve_on_postgres() {
     let dir = std::env::temp_dir().join(format!("zcred-serve-pg-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let data = dir.display().to_string();
-    story(&["--database-url", &url, "--data-dir", &data]);
+    // A schema of its own (the test database is shared and kept between runs), dropped after.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let schema = format!("zcred_cli_{nanos}_{}", std::process::id());
+    story(&[
+        "--database-url",
+        &url,
+        "--database-schema",
+        &schema,
+        "--data-dir",
+        &data,
+    ]);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        sqlx::raw_sql(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    });
     let _ = std::fs::remove_dir_all(&dir);
 }

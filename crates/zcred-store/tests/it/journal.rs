@@ -136,6 +136,7 @@ async fn journal_refuses_invalid_events_and_keeps_the_valid_ones_before_them() {
         journal
             .read(|l| l.credential(registry.as_str(), c.as_str()).is_none())
             .await
+            .unwrap()
     );
 
     // A TEL event whose anchor was never recorded is pending, not stored.

@@ -2,6 +2,7 @@
 //! journal recording zcred's flows, exporting them and replaying them.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
+mod cancel;
 mod journal;
 mod roundtrip;
 

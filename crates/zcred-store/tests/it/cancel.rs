@@ -1,0 +1,109 @@
+//! A write whose future is dropped while the store is committing (a client that hangs up)
+//! must not leave the cache ahead of the store.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use zcred_crypto::zetrix::SigningKey;
+use zcred_ledger::flows;
+use zcred_ledger::verify::Options;
+use zcred_ledger::Said;
+use zcred_store::{
+    Append, Blob, BlobStore, Journal, JournalError, LedgerStore, LoggedEvent, MemoryStore,
+    StoreError,
+};
+
+/// A memory store whose appends hang while `stalled` is set.
+#[derive(Debug, Default)]
+struct Stalling {
+    inner: MemoryStore,
+    stalled: AtomicBool,
+}
+
+impl LedgerStore for Stalling {
+    async fn append(&self, append: Append) -> Result<Vec<u64>, StoreError> {
+        if self.stalled.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        self.inner.append(append).await
+    }
+
+    async fn event(&self, prefix: &str, sn: u64) -> Result<Option<LoggedEvent>, StoreError> {
+        self.inner.event(prefix, sn).await
+    }
+
+    async fn log(&self, prefix: &str) -> Result<Vec<LoggedEvent>, StoreError> {
+        self.inner.log(prefix).await
+    }
+
+    async fn events_after(&self, after: u64, limit: usize) -> Result<Vec<LoggedEvent>, StoreError> {
+        self.inner.events_after(after, limit).await
+    }
+
+    async fn state(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.inner.state(key).await
+    }
+}
+
+impl BlobStore for Stalling {
+    async fn put_blob(&self, blob: Blob) -> Result<(), StoreError> {
+        self.inner.put_blob(blob).await
+    }
+
+    async fn blob(&self, id: &str) -> Result<Option<Blob>, StoreError> {
+        self.inner.blob(id).await
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_write_leaves_no_trace_in_the_cache() {
+    let key = |n: u8| SigningKey::from_seed(&[n; 32]);
+    let journal = Journal::open(Stalling::default(), Options::default())
+        .await
+        .unwrap();
+    let mut o = flows::onboard((key(1), key(2)), (key(3), key(4)), &[5; 16]).unwrap();
+    journal.submit(&o.messages).await.unwrap();
+
+    let cred = Said::digest(b"never committed");
+    let iss = flows::issuance(&cred, &o.registry, time::OffsetDateTime::UNIX_EPOCH).unwrap();
+    let (ixn, tel) = o.agent.anchor(iss).unwrap();
+    journal.store().stalled.store(true, Ordering::SeqCst);
+    let cut_short = tokio::time::timeout(
+        std::time::Duration::from_millis(50),
+        journal.submit(&[ixn.clone(), tel.clone()]),
+    )
+    .await;
+    assert!(cut_short.is_err(), "the write was cut short");
+    journal.store().stalled.store(false, Ordering::SeqCst);
+
+    // The cache is rebuilt from the store before it is read: the credential is not there.
+    let registry = o.registry.to_string();
+    let seen = journal
+        .read(|l| l.credential(&registry, cred.as_str()).is_some())
+        .await
+        .unwrap();
+    assert!(!seen, "the cache showed an event the store never committed");
+    // And the same events can be recorded now.
+    journal.submit(&[ixn, tel]).await.unwrap();
+    assert!(journal
+        .read(|l| l.credential(&registry, cred.as_str()).is_some())
+        .await
+        .unwrap());
+
+    // A blob that does not exist is refused before anything is processed.
+    let (ixn, tel) = o
+        .agent
+        .anchor(
+            flows::issuance(
+                &Said::digest(b"x"),
+                &o.registry,
+                time::OffsetDateTime::UNIX_EPOCH,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let err = journal
+        .submit_consuming(&[ixn, tel], "NOBLOB")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, JournalError::BlobGone), "{err}");
+}
