@@ -376,7 +376,7 @@ impl SealedKeyStore for SqliteStore {
     async fn put_sealed(&self, name: &str, sealed: &[u8]) -> Result<(), StoreError> {
         let result = sqlx::query("INSERT INTO sealed_keys (name, sealed) VALUES (?, ?)")
             .bind(name)
-            .bind(hex_encode(sealed))
+            .bind(hex::encode(sealed))
             .execute(&self.pool)
             .await;
         match result {
@@ -396,27 +396,10 @@ impl SealedKeyStore for SqliteStore {
                 .await
                 .map_err(|e| unavailable("reading a sealed key", e))?;
         text.map(|t| {
-            hex_decode(&t).ok_or_else(|| {
+            hex::decode(&t).map_err(|_| {
                 StoreError::Unavailable(format!("sealed key {name} is not hex in the store"))
             })
         })
         .transpose()
     }
-}
-
-fn hex_encode(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            text.get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect()
 }

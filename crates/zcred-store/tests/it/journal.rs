@@ -132,12 +132,10 @@ async fn journal_refuses_invalid_events_and_keeps_the_valid_ones_before_them() {
         .await
         .unwrap()
         .is_none());
-    assert!(
-        journal
-            .read(|l| l.credential(registry.as_str(), c.as_str()).is_none())
-            .await
-            .unwrap()
-    );
+    assert!(journal
+        .read(|l| l.credential(registry.as_str(), c.as_str()).is_none())
+        .await
+        .unwrap());
 
     // A TEL event whose anchor was never recorded is pending, not stored.
     let d = Said::digest(b"credential d");
