@@ -479,6 +479,7 @@ macro_rules! with_store {
 fn serve(args: ServeArgs) -> Result<Output, Failure> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
     runtime()?.block_on(async {
