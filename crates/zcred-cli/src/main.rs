@@ -99,6 +99,9 @@ struct ServeArgs {
     /// on first start when missing. Default: `master.key` in the data directory.
     #[arg(long, env = "ZCRED_MASTER_KEY_FILE")]
     master_key_file: Option<PathBuf>,
+    /// Enables the admin API (`/zcred/v1/admin/…`) with the token in this file (mode 0600).
+    #[arg(long, env = "ZCRED_ADMIN_TOKEN_FILE")]
+    admin_token_file: Option<PathBuf>,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -122,6 +125,20 @@ enum AdminCommand {
     /// API keys.
     #[command(subcommand)]
     Key(AdminKeyCommand),
+    /// Issuers.
+    #[command(subcommand)]
+    Issuer(AdminIssuerCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminIssuerCommand {
+    /// Approve an onboarded issuer (its KEL and agent recorded): prints {"did","status"}.
+    Approve {
+        /// The issuer's DID (`did:zid:…`).
+        did: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -273,6 +290,9 @@ fn run(command: Command) -> Result<Output, Failure> {
             issuer,
             store,
         })) => admin_key_create(&plan, issuer.as_deref(), &store),
+        Command::Admin(AdminCommand::Issuer(AdminIssuerCommand::Approve { did, store })) => {
+            admin_issuer_approve(&did, &store)
+        }
         Command::Key(KeyCommand::New) => {
             let sk = SigningKey::generate(&mut OsRng);
             Ok(key_json(Some(&sk), &sk.verifying_key()).into())
@@ -535,17 +555,49 @@ where
     std::io::stdout()
         .flush()
         .map_err(|e| bad(format!("writing: {e}")))?;
-    zcred_server::serve(
-        listener,
-        zcred_server::AppState::new(journal, master),
-        zcred_server::shutdown_signal(),
-    )
-    .await
-    .map_err(|e| bad(format!("serving: {e}")))?;
+    let state = match &args.admin_token_file {
+        Some(path) => {
+            let text = zeroize::Zeroizing::new(
+                std::fs::read_to_string(path)
+                    .map_err(|e| bad(format!("--admin-token-file {}: {e}", path.display())))?,
+            );
+            if text.trim().len() < 16 {
+                return Err(bad(
+                    "--admin-token-file: the token must be at least 16 characters",
+                ));
+            }
+            zcred_server::AppState::with_admin_token(
+                journal,
+                master,
+                zcred_server::admin::token_digest(&text),
+            )
+        }
+        None => zcred_server::AppState::new(journal, master),
+    };
+    zcred_server::serve(listener, state, zcred_server::shutdown_signal())
+        .await
+        .map_err(|e| bad(format!("serving: {e}")))?;
     Ok(Output {
         json: Value::Null,
         ok: true,
     })
+}
+
+fn admin_issuer_approve(did: &str, args: &StoreArgs) -> Result<Output, Failure> {
+    let did = zcred_model::Did::parse(did).map_err(|e| bad(format!("<did>: {e}")))?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    runtime()?.block_on(async {
+        with_store!(args, |store, _kind| {
+            let journal =
+                zcred_store::Journal::open(store.clone(), zcred_ledger::Options::default())
+                    .await
+                    .map_err(|e| bad(format!("the event log does not verify: {e}")))?;
+            zcred_server::admin::approve(&journal, &did, now)
+                .await
+                .map_err(|e| bad(e.message.message))
+        })
+    })?;
+    Ok(json!({ "did": did.as_str(), "status": "APPROVED" }).into())
 }
 
 fn admin_key_create(plan: &str, issuer: Option<&str>, args: &StoreArgs) -> Result<Output, Failure> {

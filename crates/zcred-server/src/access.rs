@@ -98,7 +98,10 @@ pub struct Caller {
 
 /// Paths served without a key: health and DID resolution.
 fn is_public(path: &str) -> bool {
-    path == "/health" || path.starts_with("/1.0/identifiers/")
+    // Admin paths take the admin token instead (checked by `admin::require_admin`).
+    path == "/health"
+        || path.starts_with("/1.0/identifiers/")
+        || path.starts_with("/zcred/v1/admin/")
 }
 
 /// The key in `Authorization: Bearer <key>` (or a bare `Authorization: <key>`).

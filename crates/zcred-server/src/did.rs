@@ -77,6 +77,16 @@ pub async fn resolve<S: Store>(
         })
         .collect();
     let key_ref = json!([format!("{id}#controllerKey")]);
+    let status = match crate::admin::issuer_status(state.journal(), &did).await {
+        Ok(status) => status.as_str(),
+        Err(e) => {
+            return failure(
+                e.status,
+                "internalError",
+                "the service's storage is unavailable".into(),
+            )
+        }
+    };
     Json(json!({
         "@context": "https://w3id.org/did-resolution/v1",
         "didDocument": {
@@ -95,6 +105,7 @@ pub async fn resolve<S: Store>(
             "sn": kel.sn,
             "versionId": kel.said.to_string(),
             "establishment": { "sn": kel.last_est_sn, "said": kel.last_est_said.to_string() },
+            "zcredIssuerStatus": status,
         },
     }))
     .into_response()

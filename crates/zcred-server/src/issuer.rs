@@ -341,10 +341,12 @@ pub async fn delegation_submit<S: Store>(
             ))
         },
     )?;
+    let status = crate::admin::issuer_status(state.journal(), &did).await?;
     Ok(Envelope(json!({
         "did": did.as_str(),
         "agent": agent_prefix,
         "registry": registry,
         "txHash": txhash,
+        "status": status.as_str(),
     })))
 }

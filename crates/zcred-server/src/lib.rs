@@ -24,6 +24,7 @@ use tokio::net::TcpListener;
 use zcred_store::{AccessStore, BlobStore, Journal, LedgerStore, SealedKeyStore};
 
 pub mod access;
+pub mod admin;
 mod bbs_api;
 pub mod blobs;
 pub mod body;
@@ -49,6 +50,7 @@ pub struct AppState<S> {
 struct Inner<S> {
     journal: Journal<S>,
     master: keys::MasterKey,
+    admin_token: Option<[u8; 32]>,
 }
 
 impl<S> Clone for AppState<S> {
@@ -63,8 +65,32 @@ impl<S> AppState<S> {
     /// State over an opened journal, sealing service keys under `master`.
     pub fn new(journal: Journal<S>, master: keys::MasterKey) -> AppState<S> {
         AppState {
-            inner: Arc::new(Inner { journal, master }),
+            inner: Arc::new(Inner {
+                journal,
+                master,
+                admin_token: None,
+            }),
         }
+    }
+
+    /// Enables the admin API with the token whose SHA-256 is `digest`.
+    pub fn with_admin_token(
+        journal: Journal<S>,
+        master: keys::MasterKey,
+        digest: [u8; 32],
+    ) -> AppState<S> {
+        AppState {
+            inner: Arc::new(Inner {
+                journal,
+                master,
+                admin_token: Some(digest),
+            }),
+        }
+    }
+
+    /// The admin token's digest, when the admin API is enabled.
+    pub fn admin_token(&self) -> Option<&[u8; 32]> {
+        self.inner.admin_token.as_ref()
     }
 
     /// The journal.
@@ -162,11 +188,23 @@ pub fn app<S: Store>(state: AppState<S>) -> Router {
             post(issuer::delegation_submit::<S>),
         )
         .route("/1.0/identifiers/{did}", get(did::resolve::<S>))
+        .route(
+            "/zcred/v1/admin/issuers/approve",
+            post(admin::approve_endpoint::<S>),
+        )
+        .route(
+            "/zcred/v1/admin/keys/create",
+            post(admin::create_key_endpoint::<S>),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             access::require_key::<S>,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            admin::require_admin::<S>,
         ))
         .layer(middleware::from_fn(log_request))
         .with_state(state)

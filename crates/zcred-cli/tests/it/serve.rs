@@ -123,7 +123,15 @@ fn story(store_args: &[&str]) {
     .concat());
     let key = key["apiKey"].as_str().unwrap().to_owned();
     assert!(key.starts_with("zk_"));
-    let server = Server::start(store_args);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let token_file =
+        std::env::temp_dir().join(format!("zcred-admin-token-{}-{nanos}", std::process::id()));
+    std::fs::write(&token_file, "an admin token for the tests\n").unwrap();
+    let token_arg = token_file.display().to_string();
+    let server = Server::start(&[store_args, &["--admin-token-file", &token_arg]].concat());
 
     // Health needs no key.
     let (status, body) = server.call("GET", "/health", None, b"");
@@ -255,6 +263,8 @@ fn story(store_args: &[&str]) {
     assert_eq!(status, 400);
 
     onboarding(&server, key_text, store_args);
+    admin_api(&server, key_text);
+    let _ = std::fs::remove_file(&token_file);
 
     // SIGTERM: a clean exit.
     assert!(server.stop().success());
@@ -443,6 +453,36 @@ fn onboarding(server: &Server, key: &str, store_args: &[&str]) {
     let (status, body) = server.post(delegate, Some(key), &json!({ "did": "did:zid:nothex" }));
     assert_eq!((status, error_of(&body).1.as_deref()), (400, Some("/did")));
 
+    // Pending until the operator approves it, by the command line or the admin API.
+    assert_eq!(body_status(server, did), "PENDING");
+    let approved = ok(&[&["admin", "issuer", "approve", did], store_args].concat());
+    assert_eq!(approved["status"], "APPROVED");
+    assert_eq!(body_status(server, did), "APPROVED");
+    let (status, body) = server.call(
+        "POST",
+        "/zcred/v1/admin/issuers/approve",
+        Some("an admin token for the tests"),
+        json!({ "did": did }).to_string().as_bytes(),
+    );
+    assert_eq!(
+        (status, &body["object"]["status"]),
+        (200, &json!("APPROVED")),
+        "{body}"
+    );
+    let err = crate::commands::refused(
+        &[
+            &[
+                "admin",
+                "issuer",
+                "approve",
+                unregistered["did"].as_str().unwrap(),
+            ],
+            store_args,
+        ]
+        .concat(),
+    );
+    assert!(err.contains("not registered"), "{err}");
+
     // A key bound to another issuer may not onboard this one.
     let bound_to = ok(&["key", "new"]);
     let bound = ok(&[
@@ -557,4 +597,39 @@ fn serve_on_postgres() {
         pool.close().await;
     });
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The zcred issuer status in the DID document's metadata.
+fn body_status(server: &Server, did: &str) -> String {
+    let (status, doc) = server.call("GET", &format!("/1.0/identifiers/{did}"), None, b"");
+    assert_eq!(status, 200, "{doc}");
+    doc["didDocumentMetadata"]["zcredIssuerStatus"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The admin API takes the admin token, and nothing else.
+fn admin_api(server: &Server, api_key: &str) {
+    let create = "/zcred/v1/admin/keys/create";
+    let request = json!({ "plan": "free" });
+    for token in [None, Some(api_key), Some("not the token")] {
+        let (status, body) = server.post(create, token, &request);
+        assert_eq!(
+            (status, error_of(&body).0.as_str()),
+            (401, "UNAUTHENTICATED"),
+            "{token:?}"
+        );
+    }
+    let token = Some("an admin token for the tests");
+    let (status, body) = server.post(create, token, &request);
+    assert_eq!(status, 200, "{body}");
+    let new_key = body["object"]["apiKey"].as_str().unwrap().to_owned();
+    // The new key is accepted (the request then fails on its body, not on the key).
+    let (status, _) = server.post("/cred/bbs/vc/sign", Some(&new_key), &json!({}));
+    assert_eq!(status, 400);
+    let (status, body) = server.post(create, token, &json!({ "plan": "gold" }));
+    assert_eq!((status, error_of(&body).1.as_deref()), (400, Some("/plan")));
+    let (status, _) = server.post("/zcred/v1/admin/nothing", token, &request);
+    assert_eq!(status, 404);
 }
