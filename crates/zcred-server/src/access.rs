@@ -96,6 +96,41 @@ pub struct Caller {
     pub issuer: Option<String>,
 }
 
+/// Per-key request-rate limits (token buckets: a plan's requests per second, with a burst of
+/// one second's worth). In memory, per process.
+#[derive(Debug, Default)]
+pub struct RateLimiter {
+    buckets: std::sync::Mutex<std::collections::HashMap<String, (f64, std::time::Instant)>>,
+}
+
+impl RateLimiter {
+    /// Takes one request from `key`'s bucket; on refusal, the seconds until one is available.
+    pub fn take(&self, key: &str, per_second: u32) -> Result<(), u64> {
+        self.take_at(key, per_second, std::time::Instant::now())
+    }
+
+    /// [`RateLimiter::take`] at the instant `now`.
+    pub fn take_at(&self, key: &str, per_second: u32, now: std::time::Instant) -> Result<(), u64> {
+        if per_second == u32::MAX {
+            return Ok(());
+        }
+        let rate = f64::from(per_second.max(1));
+        let mut buckets = match self.buckets.lock() {
+            Ok(b) => b,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let (tokens, last) = buckets.entry(key.to_owned()).or_insert((rate, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(rate);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - *tokens) / rate).ceil().max(1.0) as u64)
+        }
+    }
+}
+
 /// Paths served without a key: health and DID resolution.
 fn is_public(path: &str) -> bool {
     // Admin paths take the admin token instead (checked by `admin::require_admin`).
@@ -144,6 +179,19 @@ pub async fn require_key<S: Store>(
     };
     match state.journal().store().api_key(&hash).await {
         Ok(Some(key)) if !key.disabled => {
+            let per_second = plan(&key.plan).map_or(1, |p| p.requests_per_second);
+            if let Err(wait) = state.limiter().take(&key.hash, per_second) {
+                let mut response = ApiError::rate_limited(format!(
+                    "the {} plan allows {per_second} requests per second; retry in {wait} s",
+                    key.plan
+                ))
+                .into_response();
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(wait),
+                );
+                return response;
+            }
             req.extensions_mut().insert(Caller {
                 key_id: key.id,
                 key_hash: key.hash,
@@ -171,6 +219,29 @@ mod tests {
         assert_eq!(rec_a.hash, hash_key(&a));
         assert!(!format!("{rec_a:?}").contains(&a[3..]));
         assert!(plan_named_wrongly());
+    }
+
+    #[test]
+    fn buckets_refill_at_the_plan_rate() {
+        let limiter = RateLimiter::default();
+        let t0 = std::time::Instant::now();
+        for _ in 0..5 {
+            assert_eq!(limiter.take_at("k", 5, t0), Ok(()));
+        }
+        assert_eq!(limiter.take_at("k", 5, t0), Err(1));
+        assert_eq!(
+            limiter.take_at("other", 5, t0),
+            Ok(()),
+            "keys have buckets of their own"
+        );
+        let later = t0 + std::time::Duration::from_millis(250);
+        assert_eq!(
+            limiter.take_at("k", 5, later),
+            Ok(()),
+            "a fifth of a second refills one"
+        );
+        assert_eq!(limiter.take_at("k", 5, later), Err(1));
+        assert!((0..1000).all(|_| limiter.take_at("u", u32::MAX, t0).is_ok()));
     }
 
     fn plan_named_wrongly() -> bool {

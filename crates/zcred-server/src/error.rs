@@ -101,6 +101,11 @@ impl ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message)
     }
 
+    /// 429 `RATE_LIMITED`.
+    pub fn rate_limited(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", message)
+    }
+
     /// 404 `NOT_FOUND`.
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)

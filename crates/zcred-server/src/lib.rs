@@ -51,6 +51,7 @@ struct Inner<S> {
     journal: Journal<S>,
     master: keys::MasterKey,
     admin_token: Option<[u8; 32]>,
+    limiter: access::RateLimiter,
 }
 
 impl<S> Clone for AppState<S> {
@@ -69,6 +70,7 @@ impl<S> AppState<S> {
                 journal,
                 master,
                 admin_token: None,
+                limiter: access::RateLimiter::default(),
             }),
         }
     }
@@ -84,8 +86,14 @@ impl<S> AppState<S> {
                 journal,
                 master,
                 admin_token: Some(digest),
+                limiter: access::RateLimiter::default(),
             }),
         }
+    }
+
+    /// The per-key rate limits.
+    pub fn limiter(&self) -> &access::RateLimiter {
+        &self.inner.limiter
     }
 
     /// The admin token's digest, when the admin API is enabled.

@@ -49,6 +49,18 @@ impl Server {
 
     /// One HTTP/1.1 request; returns the status and the body as JSON.
     fn call(&self, method: &str, path: &str, key: Option<&str>, body: &[u8]) -> (u16, Value) {
+        let (status, _, json) = self.call_with_head(method, path, key, body);
+        (status, json)
+    }
+
+    /// As `call`, with the response head (status line and headers) too.
+    fn call_with_head(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: &[u8],
+    ) -> (u16, String, Value) {
         let mut stream = TcpStream::connect(&self.address).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
@@ -73,7 +85,7 @@ impl Server {
             .unwrap_or_else(|| panic!("{text}"));
         let status = head.split(' ').nth(1).unwrap().parse().unwrap();
         let json = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
-        (status, json)
+        (status, head.to_ascii_lowercase(), json)
     }
 
     fn post(&self, path: &str, key: Option<&str>, body: &Value) -> (u16, Value) {
@@ -117,7 +129,7 @@ fn error_of(body: &Value) -> (String, Option<String>) {
 
 fn story(store_args: &[&str]) {
     let key = ok(&[
-        &["admin", "key", "create", "--plan", "standard"],
+        &["admin", "key", "create", "--plan", "unlimited"],
         store_args,
     ]
     .concat());
@@ -632,4 +644,29 @@ fn admin_api(server: &Server, api_key: &str) {
     assert_eq!((status, error_of(&body).1.as_deref()), (400, Some("/plan")));
     let (status, _) = server.post("/zcred/v1/admin/nothing", token, &request);
     assert_eq!(status, 404);
+
+    // A flood from one free-plan key (5 requests a second) is refused with Retry-After, while
+    // other keys are still served.
+    let (_, body) = server.post(create, token, &request);
+    let free = body["object"]["apiKey"].as_str().unwrap().to_owned();
+    let limited: Vec<(u16, String)> = (0..20)
+        .map(|_| {
+            let (status, head, _) =
+                server.call_with_head("POST", "/cred/bbs/vc/sign", Some(&free), b"{}");
+            (status, head)
+        })
+        .filter(|(status, _)| *status == 429)
+        .collect();
+    assert!(!limited.is_empty(), "20 requests at once exceed 5 a second");
+    assert!(
+        limited
+            .iter()
+            .all(|(_, head)| head.contains("retry-after: ")),
+        "{limited:?}"
+    );
+    let (status, _) = server.post("/cred/bbs/vc/sign", Some(api_key), &json!({}));
+    assert_eq!(
+        status, 400,
+        "another key is not limited by this one's flood"
+    );
 }
