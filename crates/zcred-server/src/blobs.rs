@@ -20,11 +20,38 @@ pub fn now_ms() -> i64 {
     (now.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-/// Stores a blob of `kind` for `caller` and answers `{blobId, blob}` plus `extra` members.
+/// Refuses (409) while an unexpired blob of `kind` about `subject` waits: one blob per step,
+/// so that no signer is led to sign two conflicting events. Expired blobs are purged here.
+pub async fn one_at_a_time<S: BlobStore>(
+    store: &S,
+    kind: &str,
+    subject: &str,
+) -> Result<(), ApiError> {
+    let now = now_ms();
+    store
+        .purge_blobs(now)
+        .await
+        .map_err(ApiError::unavailable)?;
+    if let Some(blob) = store
+        .pending_blob(kind, subject, now)
+        .await
+        .map_err(ApiError::unavailable)?
+    {
+        let minutes = (blob.expires - now + 59_999) / 60_000;
+        return Err(ApiError::invalid_state(format!(
+            "a blob for this step is pending (it expires in {minutes} min): submit it, or create a new one after it expires"
+        )));
+    }
+    Ok(())
+}
+
+/// Stores a blob of `kind` about `subject` for `caller` and answers `{blobId, blob}` plus
+/// `extra` members.
 pub async fn hand_out<S: BlobStore>(
     store: &S,
     caller: &Caller,
     kind: &str,
+    subject: &str,
     bytes: &[u8],
     mut payload: Map<String, Value>,
     extra: Map<String, Value>,
@@ -38,6 +65,7 @@ pub async fn hand_out<S: BlobStore>(
             id: id.clone(),
             kind: kind.to_owned(),
             owner: caller.key_hash.clone(),
+            subject: subject.to_owned(),
             payload: Value::Object(payload).to_string(),
             expires: now_ms() + BLOB_TTL_MS,
         })

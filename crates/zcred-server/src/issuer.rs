@@ -79,6 +79,7 @@ pub async fn create<S: Store>(
             "issuer {did} is registered already"
         )));
     }
+    blobs::one_at_a_time(state.journal().store(), KIND, &prefix).await?;
     let icp = flows::issuer_inception(&key, next.as_ref()).map_err(ApiError::internal)?;
     let mut payload = Map::new();
     payload.insert("publicKey".into(), json!(key.to_zetrix()));
@@ -89,6 +90,7 @@ pub async fn create<S: Store>(
         state.journal().store(),
         &caller,
         KIND,
+        &prefix,
         icp.raw(),
         payload,
         extra,
@@ -210,6 +212,7 @@ pub async fn delegation_create<S: Store>(
         )));
     }
     let issuer = issuer.ok_or_else(|| ApiError::not_found(format!("issuer {did} is unknown")))?;
+    blobs::one_at_a_time(state.journal().store(), DELEGATION, &prefix).await?;
     let current = SigningKey::generate(&mut OsRng);
     let next = SigningKey::generate(&mut OsRng);
     let seeds = Zeroizing::new(format!("{}\n{}", *current.to_zetrix(), *next.to_zetrix()));
@@ -245,6 +248,7 @@ pub async fn delegation_create<S: Store>(
         state.journal().store(),
         &caller,
         DELEGATION,
+        &prefix,
         approval.raw(),
         payload,
         extra,

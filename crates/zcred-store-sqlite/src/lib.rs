@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_api_keys.sql")),
     (3, include_str!("../migrations/0003_blobs.sql")),
     (4, include_str!("../migrations/0004_sealed_keys.sql")),
+    (5, include_str!("../migrations/0005_blob_subjects.sql")),
 ];
 
 /// The SQLite store.
@@ -329,11 +330,12 @@ impl AccessStore for SqliteStore {
 impl BlobStore for SqliteStore {
     async fn put_blob(&self, blob: Blob) -> Result<(), StoreError> {
         let result = sqlx::query(
-            "INSERT INTO blobs (id, kind, owner, payload, expires) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO blobs (id, kind, owner, subject, payload, expires) VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(&blob.id)
         .bind(&blob.kind)
         .bind(&blob.owner)
+        .bind(&blob.subject)
         .bind(&blob.payload)
         .bind(blob.expires)
         .execute(&self.pool)
@@ -348,11 +350,13 @@ impl BlobStore for SqliteStore {
     }
 
     async fn blob(&self, id: &str) -> Result<Option<Blob>, StoreError> {
-        let row = sqlx::query("SELECT id, kind, owner, payload, expires FROM blobs WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| unavailable("reading a blob", e))?;
+        let row = sqlx::query(
+            "SELECT id, kind, owner, subject, payload, expires FROM blobs WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| unavailable("reading a blob", e))?;
         row.map(|row| {
             let get = |name: &str| -> Result<String, StoreError> {
                 row.try_get(name)
@@ -362,6 +366,7 @@ impl BlobStore for SqliteStore {
                 id: get("id")?,
                 kind: get("kind")?,
                 owner: get("owner")?,
+                subject: get("subject")?,
                 payload: get("payload")?,
                 expires: row
                     .try_get("expires")
@@ -369,6 +374,36 @@ impl BlobStore for SqliteStore {
             })
         })
         .transpose()
+    }
+
+    async fn pending_blob(
+        &self,
+        kind: &str,
+        subject: &str,
+        now: i64,
+    ) -> Result<Option<Blob>, StoreError> {
+        let id: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM blobs WHERE kind = ? AND subject = ? AND expires > ? LIMIT 1",
+        )
+        .bind(kind)
+        .bind(subject)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| unavailable("reading blobs", e))?;
+        match id {
+            Some(id) => self.blob(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn purge_blobs(&self, now: i64) -> Result<u64, StoreError> {
+        sqlx::query("DELETE FROM blobs WHERE expires < ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map(|done| done.rows_affected())
+            .map_err(|e| unavailable("purging blobs", e))
     }
 }
 

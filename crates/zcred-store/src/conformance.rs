@@ -197,6 +197,7 @@ pub async fn run_blobs<S: BlobStore + LedgerStore>(store: &S, tag: &str) {
         id: format!("B{tag}"),
         kind: "test".into(),
         owner: "key1".into(),
+        subject: format!("S{tag}"),
         payload: "{\"raw\":\"00\"}".into(),
         expires: 1_700_000_000_000,
     };
@@ -220,6 +221,50 @@ pub async fn run_blobs<S: BlobStore + LedgerStore>(store: &S, tag: &str) {
     let written = store.log(&format!("Eblob{tag}")).await.unwrap();
     assert_eq!(written.len(), 1, "the losing append wrote nothing");
     assert_eq!(store.blob("no such blob").await.unwrap(), None);
+
+    // One pending blob per kind and subject can be found; expired ones are purged.
+    let live = Blob {
+        id: format!("L{tag}"),
+        expires: 2_000,
+        ..blob.clone()
+    };
+    let old = Blob {
+        id: format!("O{tag}"),
+        subject: format!("T{tag}"),
+        expires: 1_000,
+        ..blob
+    };
+    store.put_blob(live.clone()).await.unwrap();
+    store.put_blob(old.clone()).await.unwrap();
+    assert_eq!(
+        store
+            .pending_blob("test", &live.subject, 1_500)
+            .await
+            .unwrap(),
+        Some(live.clone())
+    );
+    assert_eq!(
+        store
+            .pending_blob("test", &live.subject, 2_500)
+            .await
+            .unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(
+        store
+            .pending_blob("other", &live.subject, 1_500)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store.purge_blobs(1_500).await.unwrap() >= 1);
+    assert_eq!(
+        store.blob(&old.id).await.unwrap(),
+        None,
+        "expired blobs are purged"
+    );
+    assert_eq!(store.blob(&live.id).await.unwrap(), Some(live));
 }
 
 /// The sealed-key story: bytes come back as stored, a name is written once.

@@ -114,8 +114,11 @@ pub struct Blob {
     pub id: String,
     /// What the blob is for, e.g. `issuer-inception`.
     pub kind: String,
-    /// The API key that asked for it (its public id); only that key may submit it.
+    /// The API key that asked for it (its hash); only that key may submit it.
     pub owner: String,
+    /// What the blob is about (e.g. the issuer's prefix): one unexpired blob of a kind per
+    /// subject, so that no one is led to sign two conflicting events.
+    pub subject: String,
     /// What the submit needs, as JSON text (the bytes to sign among it).
     pub payload: String,
     /// When it expires, Unix milliseconds.
@@ -129,6 +132,17 @@ pub trait BlobStore: Send + Sync {
 
     /// The blob `id`, if it was not used up (expiry is the caller's check).
     fn blob(&self, id: &str) -> impl Future<Output = Result<Option<Blob>, StoreError>> + Send;
+
+    /// An unexpired blob of `kind` about `subject` (at `now`, Unix ms).
+    fn pending_blob(
+        &self,
+        kind: &str,
+        subject: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<Blob>, StoreError>> + Send;
+
+    /// Deletes the blobs that expired before `now`; returns how many.
+    fn purge_blobs(&self, now: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 /// The event log and its derived state. Every backend runs [`conformance::run`].

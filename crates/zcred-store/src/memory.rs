@@ -146,6 +146,27 @@ impl BlobStore for MemoryStore {
     async fn blob(&self, id: &str) -> Result<Option<Blob>, StoreError> {
         Ok(self.lock()?.blobs.get(id).cloned())
     }
+
+    async fn pending_blob(
+        &self,
+        kind: &str,
+        subject: &str,
+        now: i64,
+    ) -> Result<Option<Blob>, StoreError> {
+        Ok(self
+            .lock()?
+            .blobs
+            .values()
+            .find(|b| b.kind == kind && b.subject == subject && b.expires > now)
+            .cloned())
+    }
+
+    async fn purge_blobs(&self, now: i64) -> Result<u64, StoreError> {
+        let mut inner = self.lock()?;
+        let before = inner.blobs.len();
+        inner.blobs.retain(|_, b| b.expires >= now);
+        Ok((before - inner.blobs.len()) as u64)
+    }
 }
 
 impl SealedKeyStore for MemoryStore {

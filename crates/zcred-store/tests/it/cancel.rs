@@ -52,6 +52,19 @@ impl BlobStore for Stalling {
     async fn blob(&self, id: &str) -> Result<Option<Blob>, StoreError> {
         self.inner.blob(id).await
     }
+
+    async fn pending_blob(
+        &self,
+        kind: &str,
+        subject: &str,
+        now: i64,
+    ) -> Result<Option<Blob>, StoreError> {
+        self.inner.pending_blob(kind, subject, now).await
+    }
+
+    async fn purge_blobs(&self, now: i64) -> Result<u64, StoreError> {
+        self.inner.purge_blobs(now).await
+    }
 }
 
 #[tokio::test]
