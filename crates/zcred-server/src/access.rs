@@ -131,12 +131,10 @@ impl RateLimiter {
     }
 }
 
-/// Paths served without a key: health and DID resolution.
+/// Paths served without an API key: DID resolution (public), and the operator's paths, which
+/// take the admin token instead (checked by `admin::require_admin`).
 fn is_public(path: &str) -> bool {
-    // Admin paths take the admin token instead (checked by `admin::require_admin`).
-    path == "/health"
-        || path.starts_with("/1.0/identifiers/")
-        || path.starts_with("/zcred/v1/admin/")
+    path.starts_with("/1.0/identifiers/") || crate::admin::is_admin_path(path)
 }
 
 /// The key in `Authorization: Bearer <key>` (or a bare `Authorization: <key>`).

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
@@ -32,6 +32,7 @@ mod did;
 pub mod error;
 mod issuer;
 pub mod keys;
+pub mod metrics;
 
 use error::{ApiError, Envelope};
 
@@ -52,6 +53,7 @@ struct Inner<S> {
     master: keys::MasterKey,
     admin_token: Option<[u8; 32]>,
     limiter: access::RateLimiter,
+    metrics: metrics::Metrics,
 }
 
 impl<S> Clone for AppState<S> {
@@ -71,6 +73,7 @@ impl<S> AppState<S> {
                 master,
                 admin_token: None,
                 limiter: access::RateLimiter::default(),
+                metrics: metrics::Metrics::default(),
             }),
         }
     }
@@ -87,8 +90,14 @@ impl<S> AppState<S> {
                 master,
                 admin_token: Some(digest),
                 limiter: access::RateLimiter::default(),
+                metrics: metrics::Metrics::default(),
             }),
         }
+    }
+
+    /// The request counters.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
     }
 
     /// The per-key rate limits.
@@ -158,26 +167,52 @@ async fn method_not_allowed() -> ApiError {
     ApiError::method_not_allowed()
 }
 
-/// Logs method, path, status and latency of every request (never headers or bodies).
-async fn log_request(req: Request, next: Next) -> Response {
+/// Logs method, path, status and latency of every request (never headers or bodies), and
+/// counts it by route template for `/metrics`.
+async fn log_request<S: Store>(
+    State(state): State<AppState<S>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let started = std::time::Instant::now();
     let response = next.run(req).await;
+    let took = started.elapsed();
     tracing::info!(
         %method,
         path,
         status = response.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
+        micros = took.as_micros() as u64,
         "request"
     );
+    state
+        .metrics()
+        .observe(method.as_str(), &route, response.status().as_u16(), took);
     response
+}
+
+/// `GET /metrics` (behind the admin token).
+async fn metrics_endpoint<S: Store>(State(state): State<AppState<S>>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics().render(),
+    )
+        .into_response()
 }
 
 /// The router.
 pub fn app<S: Store>(state: AppState<S>) -> Router {
     Router::new()
         .route("/health", get(health::<S>))
+        .route("/metrics", get(metrics_endpoint::<S>))
         .route("/cred/bbs/vc/sign", post(bbs_api::sign))
         .route(
             "/zcred/v1/issuer/inception/create",
@@ -214,7 +249,10 @@ pub fn app<S: Store>(state: AppState<S>) -> Router {
             state.clone(),
             admin::require_admin::<S>,
         ))
-        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            log_request::<S>,
+        ))
         .with_state(state)
 }
 

@@ -84,6 +84,16 @@ impl Server {
             .split_once("\r\n\r\n")
             .unwrap_or_else(|| panic!("{text}"));
         let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        if head
+            .to_ascii_lowercase()
+            .contains("content-type: text/plain")
+        {
+            return (
+                status,
+                head.to_ascii_lowercase(),
+                Value::String(body.to_owned()),
+            );
+        }
         let json = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
         (status, head.to_ascii_lowercase(), json)
     }
@@ -145,8 +155,10 @@ fn story(store_args: &[&str]) {
     let token_arg = token_file.display().to_string();
     let server = Server::start(&[store_args, &["--admin-token-file", &token_arg]].concat());
 
-    // Health needs no key.
-    let (status, body) = server.call("GET", "/health", None, b"");
+    // Health, like every endpoint but DID resolution, needs a key.
+    let (status, _) = server.call("GET", "/health", None, b"");
+    assert_eq!(status, 401);
+    let (status, body) = server.call("GET", "/health", Some(&key), b"");
     assert_eq!(
         (status, &body["object"]["status"]),
         (200, &json!("ok")),
@@ -643,6 +655,22 @@ fn admin_api(server: &Server, api_key: &str) {
     assert_eq!((status, error_of(&body).1.as_deref()), (400, Some("/plan")));
     let (status, _) = server.post("/zcred/v1/admin/nothing", token, &request);
     assert_eq!(status, 404);
+
+    // Metrics: operator only; counted by route template (no DIDs in labels).
+    let (status, _) = server.call("GET", "/metrics", Some(api_key), b"");
+    assert_eq!(status, 401);
+    let (status, text) = server.call("GET", "/metrics", token, b"");
+    assert_eq!(status, 200);
+    let text = text.as_str().unwrap();
+    assert!(
+        text.contains(
+            "zcred_http_requests_total{method=\"POST\",route=\"/cred/bbs/vc/sign\",status=\"200\"}"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("route=\"/1.0/identifiers/{did}\""), "{text}");
+    assert!(!text.contains("did:zid:"), "no DIDs in labels");
+    assert!(text.contains("zcred_http_request_duration_seconds_bucket"));
 
     // A flood from one free-plan key (5 requests a second) is refused with Retry-After, while
     // other keys are still served.
