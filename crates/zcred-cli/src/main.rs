@@ -78,12 +78,8 @@ enum LedgerCommand {
     /// Write every event the service recorded, in first-seen order, as one CESR text stream:
     /// to --out (then a JSON summary is printed), or else to standard output.
     Export {
-        /// Directory of the embedded database.
-        #[arg(long, env = "ZCRED_DATA_DIR", default_value = "./zcred-data")]
-        data_dir: PathBuf,
-        /// PostgreSQL URL, instead of the embedded database.
-        #[arg(long, env = "ZCRED_DATABASE_URL")]
-        database_url: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
         /// Write the stream to this file.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -361,11 +357,7 @@ fn ledger_command(cmd: LedgerCommand) -> Result<Output, Failure> {
                 }),
             }
         }
-        LedgerCommand::Export {
-            data_dir,
-            database_url,
-            out,
-        } => ledger_export(&data_dir, database_url.as_deref(), out.as_deref()),
+        LedgerCommand::Export { store, out } => ledger_export(&store, out.as_deref()),
     }
 }
 
@@ -390,44 +382,6 @@ fn ledger_summary(ledger: &zcred_ledger::Ledger) -> Value {
         "issued": credentials.len() - revoked,
         "revoked": revoked,
         "duplicity": ledger.duplicity(),
-    })
-}
-
-fn ledger_export(
-    data_dir: &std::path::Path,
-    database_url: Option<&str>,
-    out: Option<&std::path::Path>,
-) -> Result<Output, Failure> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| bad(format!("starting the runtime: {e}")))?;
-    runtime.block_on(async {
-        match database_url {
-            Some(url) => {
-                let store = zcred_store_postgres::PostgresStore::connect(url)
-                    .await
-                    .map_err(|e| bad(format!("--database-url: {e}")))?;
-                let result = export_to(&store, out).await;
-                store.close().await;
-                result
-            }
-            None => {
-                let db = data_dir.join(zcred_store_sqlite::FILE_NAME);
-                if !db.is_file() {
-                    return Err(bad(format!(
-                        "no zcred database at {} (run `zcred serve` with this --data-dir first)",
-                        db.display()
-                    )));
-                }
-                let store = zcred_store_sqlite::SqliteStore::open(&db, false)
-                    .await
-                    .map_err(bad)?;
-                let result = export_to(&store, out).await;
-                store.close().await;
-                result
-            }
-        }
     })
 }
 
@@ -494,6 +448,21 @@ macro_rules! with_store {
             }
         }
     }};
+}
+
+/// The store's log as one stream. The embedded database must exist already: exporting never
+/// creates one.
+fn ledger_export(args: &StoreArgs, out: Option<&std::path::Path>) -> Result<Output, Failure> {
+    if args.database_url.is_none() {
+        let db = args.data_dir.join(zcred_store_sqlite::FILE_NAME);
+        if !db.is_file() {
+            return Err(bad(format!(
+                "no zcred database at {} (run `zcred serve` with this --data-dir first)",
+                db.display()
+            )));
+        }
+    }
+    runtime()?.block_on(async { with_store!(args, |store, _kind| export_to(&store, out).await) })
 }
 
 fn serve(args: ServeArgs) -> Result<Output, Failure> {

@@ -331,12 +331,7 @@ pub fn onboard(
 ) -> Result<Onboarded, EventError> {
     let (mut issuer, icp) = Controller::incept_basic(issuer.0, issuer.1)?;
     let (mut agent, dip) = Controller::incept_delegated(issuer.prefix(), agent.0, agent.1)?;
-    let approval_event = build::interact(
-        issuer.prefix(),
-        issuer.sn + 1,
-        &issuer.said,
-        &[dip.seal().to_map()],
-    )?;
+    let approval_event = approve_delegation(issuer.prefix(), issuer.sn + 1, &issuer.said, &dip)?;
     issuer.advance(&approval_event);
     let dip = agent.approved(dip, &approval_event);
     let approval = issuer.signed(approval_event);

@@ -511,6 +511,16 @@ impl Ledger {
         self.kels.values().map(|k| &k.state)
     }
 
+    /// The key state of the identifier `delegator` delegated (zcred gives each issuer one
+    /// anchoring agent).
+    pub fn delegate_of(&self, delegator: &str) -> Option<&KeyState> {
+        self.key_states().find(|k| {
+            k.delegator
+                .as_ref()
+                .is_some_and(|d| d.as_str() == delegator)
+        })
+    }
+
     /// The registry `id`.
     pub fn registry(&self, id: &str) -> Option<&RegistryState> {
         self.registries.get(id)

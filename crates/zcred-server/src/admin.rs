@@ -78,8 +78,7 @@ pub async fn approve<S: Store>(
         .read(|l| {
             (
                 l.key_state(&prefix).is_some(),
-                l.key_states()
-                    .any(|k| k.delegator.as_ref().is_some_and(|d| d.as_str() == prefix)),
+                l.delegate_of(&prefix).is_some(),
             )
         })
         .await

@@ -21,8 +21,8 @@ use serde_json::{json, Map, Value};
 use zcred_crypto::zetrix::SigningKey;
 use zcred_crypto::zetrix::VerifyingKey;
 use zcred_crypto::OsRng;
-use zcred_ledger::build;
 use zcred_ledger::flows;
+use zcred_ledger::verify::KeyState;
 use zcred_ledger::{Key, Message};
 use zcred_model::Did;
 use zcred_store::JournalError;
@@ -168,25 +168,32 @@ fn agent_record(agent: &str, sn: u64) -> String {
     format!("agent/{agent}/{sn}")
 }
 
-/// The issuer's KEL prefix for a DID in the body, with the caller's right to act for it.
+/// The issuer named by the body's `did` (its key state, and the agent it delegated if any),
+/// with the caller's right to act for it.
 async fn issuer_of<S: Store>(
     state: &AppState<S>,
     caller: &Caller,
     body: &Map<String, Value>,
-) -> Result<(Did, String), ApiError> {
+) -> Result<(Did, KeyState, Option<String>), ApiError> {
     let did = Did::parse(string(body, "did")?)
         .map_err(|e| ApiError::invalid_format(format!("/did: {e}")).at("/did"))?;
     let key = did
         .key()
         .map_err(|e| ApiError::invalid_format(format!("/did: {e}")).at("/did"))?;
     let prefix = Key::new(&key, true).to_string();
-    if state.ledger(|l| l.key_state(&prefix).is_none()).await? {
-        return Err(ApiError::not_found(format!(
+    let (issuer, agent) = state
+        .ledger(|l| {
+            let agent = l.delegate_of(&prefix).map(|k| k.prefix.to_string());
+            (l.key_state(&prefix).cloned(), agent)
+        })
+        .await?;
+    let issuer = issuer.ok_or_else(|| {
+        ApiError::not_found(format!(
             "issuer {did} has no KEL here; submit its inception first"
-        )));
-    }
+        ))
+    })?;
     check_issuer(caller, &did)?;
-    Ok((did, prefix))
+    Ok((did, issuer, agent))
 }
 
 /// `…/delegation/create`.
@@ -195,23 +202,13 @@ pub async fn delegation_create<S: Store>(
     Extension(caller): Extension<Caller>,
     Body(body): Body,
 ) -> Result<Envelope, ApiError> {
-    let (did, prefix) = issuer_of(&state, &caller, &body).await?;
-    let (issuer, existing) = state
-        .ledger(|l| {
-            let issuer = l.key_state(&prefix).cloned();
-            let agent = l
-                .key_states()
-                .find(|k| k.delegator.as_ref().is_some_and(|d| d.as_str() == prefix))
-                .map(|k| k.prefix.to_string());
-            (issuer, agent)
-        })
-        .await?;
+    let (did, issuer, existing) = issuer_of(&state, &caller, &body).await?;
     if let Some(agent) = existing {
         return Err(ApiError::duplicate(format!(
             "issuer {did} has delegated its agent {agent} already"
         )));
     }
-    let issuer = issuer.ok_or_else(|| ApiError::not_found(format!("issuer {did} is unknown")))?;
+    let prefix = issuer.prefix.to_string();
     blobs::one_at_a_time(state.journal().store(), DELEGATION, &prefix).await?;
     let current = SigningKey::generate(&mut OsRng);
     let next = SigningKey::generate(&mut OsRng);
@@ -231,13 +228,8 @@ pub async fn delegation_create<S: Store>(
         )
         .await
         .map_err(ApiError::unavailable)?;
-    let approval = build::interact(
-        &issuer.prefix,
-        issuer.sn + 1,
-        &issuer.said,
-        &[dip.seal().to_map()],
-    )
-    .map_err(ApiError::internal)?;
+    let approval = flows::approve_delegation(&issuer.prefix, issuer.sn + 1, &issuer.said, &dip)
+        .map_err(ApiError::internal)?;
     let mut payload = Map::new();
     payload.insert("did".into(), json!(did.as_str()));
     payload.insert("agent".into(), json!(agent.prefix().as_str()));

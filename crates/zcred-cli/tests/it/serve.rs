@@ -611,6 +611,27 @@ fn serve_on_postgres() {
         "--data-dir",
         &data,
     ]);
+    // The log in that schema exports and verifies offline.
+    std::fs::create_dir_all(&dir).unwrap();
+    let stream = format!("{data}/export.cesr");
+    let exported = ok(&[
+        "ledger",
+        "export",
+        "--database-url",
+        &url,
+        "--database-schema",
+        &schema,
+        "--out",
+        &stream,
+    ]);
+    assert_eq!(exported["events"], 5);
+    assert_eq!(
+        ok(&["ledger", "verify", "--file", &stream])["registries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let pool = sqlx::PgPool::connect(&url).await.unwrap();
         sqlx::raw_sql(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
