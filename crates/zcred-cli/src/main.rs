@@ -3,6 +3,8 @@
 //! Every command prints JSON on stdout. Bad input exits non-zero with a one-line error on stderr
 //! (`zcred: <what is wrong>`); a verification that ran and failed prints its report and exits 1.
 
+mod client;
+
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +57,15 @@ enum Command {
     /// The KERI event logs: SAIDs, offline verification, export.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Client: an issuer's calls to a running server (keys in a local key file).
+    #[command(subcommand)]
+    Issuer(client::IssuerCommand),
+    /// Client: register templates on a running server.
+    #[command(subcommand)]
+    Template(client::TemplateCommand),
+    /// Client: a holder's calls to a running server.
+    #[command(subcommand)]
+    Holder(client::HolderCommand),
 }
 
 #[derive(Subcommand)]
@@ -98,6 +109,14 @@ struct ServeArgs {
     /// Enables the admin API (`/zcred/v1/admin/…`) with the token in this file (mode 0600).
     #[arg(long, env = "ZCRED_ADMIN_TOKEN_FILE")]
     admin_token_file: Option<PathBuf>,
+    /// The service's public base URL (template contexts point at it). Default: the listen
+    /// address over http.
+    #[arg(long, env = "ZCRED_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Enables `POST /cred/tds/template/create`, which takes the issuer's private key (api.md
+    /// OP-10). Off by default; use it only behind TLS.
+    #[arg(long, env = "ZCRED_ALLOW_SERVER_SIDE_SIGNING")]
+    allow_server_side_signing: bool,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -281,6 +300,9 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<Output, Failure> {
     match command {
         Command::Serve(args) => serve(args),
+        Command::Issuer(cmd) => client::issuer(cmd),
+        Command::Template(cmd) => client::template(cmd),
+        Command::Holder(cmd) => client::holder(cmd),
         Command::Admin(AdminCommand::Key(AdminKeyCommand::Create {
             plan,
             issuer,
@@ -524,7 +546,7 @@ where
     std::io::stdout()
         .flush()
         .map_err(|e| bad(format!("writing: {e}")))?;
-    let state = match &args.admin_token_file {
+    let admin_token = match &args.admin_token_file {
         Some(path) => {
             let text = zeroize::Zeroizing::new(
                 std::fs::read_to_string(path)
@@ -535,14 +557,21 @@ where
                     "--admin-token-file: the token must be at least 16 characters",
                 ));
             }
-            zcred_server::AppState::with_admin_token(
-                journal,
-                master,
-                zcred_server::admin::token_digest(&text),
-            )
+            Some(zcred_server::admin::token_digest(&text))
         }
-        None => zcred_server::AppState::new(journal, master),
+        None => None,
     };
+    let settings = zcred_server::Settings {
+        ledger_base: args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"))
+            .trim_end_matches('/')
+            .to_owned(),
+        allow_server_side_signing: args.allow_server_side_signing,
+        ..zcred_server::Settings::default()
+    };
+    let state = zcred_server::AppState::configured(journal, master, admin_token, settings);
     zcred_server::serve(listener, state, zcred_server::shutdown_signal())
         .await
         .map_err(|e| bad(format!("serving: {e}")))?;

@@ -202,6 +202,31 @@ impl Controller {
         Ok((controller, dip))
     }
 
+    /// A controller picked up again from its recorded key state and its keys (the service
+    /// reopening its agent). `None` when the keys are not the ones `state` holds and commits
+    /// to (a rotation happened that these keys do not know of).
+    pub fn resume(
+        state: &crate::verify::KeyState,
+        current: SigningKey,
+        next: SigningKey,
+    ) -> Option<Controller> {
+        let current_key = Key::new(&current.verifying_key(), true);
+        let next_digest = Key::new(&next.verifying_key(), true).next_digest();
+        if state.keys != [current_key] || state.next != [next_digest] {
+            return None;
+        }
+        Some(Controller {
+            prefix: state.prefix.clone(),
+            current,
+            next,
+            sn: state.sn,
+            said: state.said.clone(),
+            est_sn: state.last_est_sn,
+            est_said: state.last_est_said.clone(),
+            delegator: state.delegator.clone(),
+        })
+    }
+
     /// A delegated event signed, with the `-G` couple of the delegator's `approval`.
     pub fn approved(&self, delegated: Event, approval: &Event) -> Message {
         let mut message = self.signed(delegated);

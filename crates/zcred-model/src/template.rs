@@ -63,6 +63,60 @@ pub enum Format {
     Image,
 }
 
+impl Format {
+    /// Reads a format as requests send it: case-insensitive, and MIME forms such as
+    /// `image/png` as `IMAGE` (api.md §3, §12 #2).
+    pub fn parse(text: &str) -> Option<Format> {
+        let upper = text.to_ascii_uppercase();
+        match upper.as_str() {
+            "STRING" => Some(Format::String),
+            "NUMBER" => Some(Format::Number),
+            "DATE" => Some(Format::Date),
+            "IMAGE" => Some(Format::Image),
+            _ if upper.starts_with("IMAGE/") && upper.len() > 6 => Some(Format::Image),
+            _ => None,
+        }
+    }
+
+    /// Checks a value against the format; the error says what the value must look like.
+    pub fn check(self, value: &str) -> Result<(), &'static str> {
+        let ok = match self {
+            Format::String => true,
+            Format::Number => {
+                let digits = value.strip_prefix('-').unwrap_or(value);
+                let (whole, fraction) = match digits.split_once('.') {
+                    Some((w, f)) => (w, Some(f)),
+                    None => (digits, None),
+                };
+                let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+                all_digits(whole) && fraction.is_none_or(all_digits)
+            }
+            Format::Date => {
+                value.len() == 10
+                    && ::time::Date::parse(
+                        value,
+                        ::time::macros::format_description!("[year]-[month]-[day]"),
+                    )
+                    .is_ok()
+            }
+            Format::Image => value
+                .strip_prefix("data:image/")
+                .and_then(|rest| rest.split_once(";base64,"))
+                .is_some_and(|(mime, _)| !mime.is_empty()),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(match self {
+                Format::String => "a string",
+                Format::Number => "a number matching ^-?[0-9]+(\\.[0-9]+)?$",
+                Format::Date => "a date YYYY-MM-DD",
+                Format::Image => "a data:image/…;base64, URI",
+            })
+        }
+    }
+}
+
 /// Who supplies an attribute's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -73,6 +127,23 @@ pub enum Supplier {
     Fixed,
     /// The issuer, at create (a value its application computes).
     Application,
+}
+
+impl Supplier {
+    /// Reads a supplier type as requests send it (case-insensitive).
+    pub fn parse(text: &str) -> Option<Supplier> {
+        match text.to_ascii_uppercase().as_str() {
+            "USER" => Some(Supplier::User),
+            "FIXED" => Some(Supplier::Fixed),
+            "APPLICATION" => Some(Supplier::Application),
+            _ => None,
+        }
+    }
+
+    /// Whether the issuer supplies the value (at Create VC).
+    pub fn is_issuer(self) -> bool {
+        !matches!(self, Supplier::User)
+    }
 }
 
 /// One attribute of a template.
@@ -171,6 +242,29 @@ fn check_attribute_key(key: &str) -> Result<(), TemplateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_and_values() {
+        assert_eq!(Format::parse("string"), Some(Format::String));
+        assert_eq!(Format::parse("image/png"), Some(Format::Image));
+        assert_eq!(Format::parse("image/"), None);
+        assert_eq!(Format::parse("1"), None);
+        assert_eq!(Supplier::parse("Application"), Some(Supplier::Application));
+        assert_eq!(Supplier::parse("2"), None);
+        for ok in ["0", "-12", "3.9", "10.05"] {
+            assert!(Format::Number.check(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-", "1.", ".5", "1e5", "+1", "1.2.3", " 1"] {
+            assert!(Format::Number.check(bad).is_err(), "{bad}");
+        }
+        assert!(Format::Date.check("2025-02-28").is_ok());
+        for bad in ["2025-02-30", "2025-2-28", "2025-02-28T00:00:00Z"] {
+            assert!(Format::Date.check(bad).is_err(), "{bad}");
+        }
+        assert!(Format::Image.check("data:image/png;base64,iVBO").is_ok());
+        assert!(Format::Image.check("data:text/plain;base64,aGk=").is_err());
+        assert!(Format::String.check("anything").is_ok());
+    }
 
     #[test]
     fn camel_case_table_of_the_spec() {

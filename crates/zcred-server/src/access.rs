@@ -134,7 +134,9 @@ impl RateLimiter {
 /// Paths served without an API key: DID resolution (public), and the operator's paths, which
 /// take the admin token instead (checked by `admin::require_admin`).
 fn is_public(path: &str) -> bool {
-    path.starts_with("/1.0/identifiers/") || crate::admin::is_admin_path(path)
+    path.starts_with("/1.0/identifiers/")
+        || path == "/getAccountMetaData"
+        || crate::admin::is_admin_path(path)
 }
 
 /// The key in `Authorization: Bearer <key>` (or a bare `Authorization: <key>`).
@@ -179,16 +181,12 @@ pub async fn require_key<S: Store>(
         Ok(Some(key)) if !key.disabled => {
             let per_second = plan(&key.plan).map_or(1, |p| p.requests_per_second);
             if let Err(wait) = state.limiter().take(&key.hash, per_second) {
-                let mut response = ApiError::rate_limited(format!(
+                let mut refused = ApiError::rate_limited(format!(
                     "the {} plan allows {per_second} requests per second; retry in {wait} s",
                     key.plan
-                ))
-                .into_response();
-                response.headers_mut().insert(
-                    axum::http::header::RETRY_AFTER,
-                    axum::http::HeaderValue::from(wait),
-                );
-                return response;
+                ));
+                refused.retry_after = Some(wait);
+                return refused.into_response();
             }
             req.extensions_mut().insert(Caller {
                 key_id: key.id,

@@ -105,6 +105,7 @@ pub async fn approve<S: Store>(
                     value: row.to_string(),
                 }],
                 consume_blob: None,
+                expect: vec![],
             })
             .await
             .map_err(ApiError::unavailable)?;

@@ -89,6 +89,16 @@ pub struct Pending {
     pub payload: Map<String, Value>,
 }
 
+impl Pending {
+    /// A text member its create stored (500 when missing: the service wrote it).
+    pub fn text(&self, name: &str) -> Result<&str, ApiError> {
+        self.payload
+            .get(name)
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::internal(format!("a stored blob has no {name}")))
+    }
+}
+
 /// The blob named by the body's `blobId`: 404 when it is unknown, expired, used up, of another
 /// kind, or another key's.
 pub async fn take<S: BlobStore>(

@@ -77,6 +77,28 @@ pub async fn resolve<S: Store>(
         })
         .collect();
     let key_ref = json!([format!("{id}#controllerKey")]);
+    let attributes = match state.ledger(|l| crate::attributes::list(l, &prefix)).await {
+        Ok(list) => list,
+        Err(e) => {
+            return failure(
+                e.status,
+                "internalError",
+                "the service's storage is unavailable".into(),
+            )
+        }
+    };
+    let mut methods = methods;
+    let mut assertion = vec![json!(format!("{id}#controllerKey"))];
+    let mut agreement = Vec::new();
+    for a in &attributes {
+        methods.push(a.method(id));
+        let reference = json!(format!("{id}#{}", a.fragment));
+        if a.kind == crate::attributes::BBS_TYPE {
+            assertion.push(reference);
+        } else {
+            agreement.push(reference);
+        }
+    }
     let status = match crate::admin::issuer_status(state.journal(), &did).await {
         Ok(status) => status.as_str(),
         Err(e) => {
@@ -92,12 +114,15 @@ pub async fn resolve<S: Store>(
         "didDocument": {
             "@context": [
                 "https://www.w3.org/ns/did/v1",
-                "https://w3id.org/security/suites/ed25519-2020/v1"
+                "https://w3id.org/security/suites/ed25519-2020/v1",
+                "https://w3id.org/security/bbs/v1",
+                "https://w3id.org/security/suites/x25519-2020/v1"
             ],
             "id": id,
             "verificationMethod": methods,
             "authentication": key_ref,
-            "assertionMethod": key_ref,
+            "assertionMethod": assertion,
+            "keyAgreement": agreement,
         },
         "didResolutionMetadata": { "contentType": "application/did+ld+json" },
         "didDocumentMetadata": {

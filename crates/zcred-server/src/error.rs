@@ -26,6 +26,8 @@ pub struct ApiError {
     pub status: StatusCode,
     /// What the client is told.
     pub message: Message,
+    /// Seconds for a `Retry-After` header (429).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -37,6 +39,7 @@ impl ApiError {
                 message: message.into(),
                 field: None,
             },
+            retry_after: None,
         }
     }
 
@@ -106,6 +109,28 @@ impl ApiError {
         ApiError::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", message)
     }
 
+    /// 429 `QUOTA_EXCEEDED`, retry after `seconds`.
+    pub fn quota_exceeded(message: impl Into<String>, seconds: u64) -> ApiError {
+        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "QUOTA_EXCEEDED", message);
+        e.retry_after = Some(seconds);
+        e
+    }
+
+    /// 403 `FEATURE_DISABLED`.
+    pub fn feature_disabled(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "FEATURE_DISABLED", message)
+    }
+
+    /// 410 `GONE`.
+    pub fn gone(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::GONE, "GONE", message)
+    }
+
+    /// 400 `INVALID_CREDENTIAL`.
+    pub fn invalid_credential(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "INVALID_CREDENTIAL", message)
+    }
+
     /// 404 `NOT_FOUND`.
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)
@@ -154,7 +179,14 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "object": Value::Null, "messages": [self.message] });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
+        response
     }
 }
 

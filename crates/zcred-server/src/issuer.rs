@@ -106,12 +106,7 @@ pub async fn submit<S: Store>(
 ) -> Result<Envelope, ApiError> {
     let signers = blobs::signers(&body)?;
     let pending = blobs::take(state.journal().store(), &caller, KIND, &body).await?;
-    let key = pending
-        .payload
-        .get("publicKey")
-        .and_then(Value::as_str)
-        .and_then(|k| VerifyingKey::from_zetrix(k).ok())
-        .ok_or_else(|| ApiError::internal("an inception blob has no key"))?;
+    let key = VerifyingKey::from_zetrix(pending.text("publicKey")?).map_err(ApiError::internal)?;
     let did = Did::of_key(&key);
     check_issuer(&caller, &did)?;
     let icp = zcred_ledger::Event::parse(&pending.bytes).map_err(ApiError::internal)?;
@@ -140,7 +135,7 @@ pub async fn submit<S: Store>(
 
 /// Maps the journal's answer: a used blob is 404 (api.md §1.5), a refused event goes through
 /// `refused`, a store failure is 500.
-fn recorded(
+pub(crate) fn recorded(
     result: Result<Vec<u64>, JournalError>,
     refused: impl FnOnce(&JournalError) -> ApiError,
 ) -> Result<(), ApiError> {
@@ -162,11 +157,6 @@ fn recorded(
 }
 
 const DELEGATION: &str = "issuer-delegation";
-
-/// The sealed record of an agent's keys: `agent/<agent prefix>/<establishment sn>`.
-fn agent_record(agent: &str, sn: u64) -> String {
-    format!("agent/{agent}/{sn}")
-}
 
 /// The issuer named by the body's `did` (its key state, and the agent it delegated if any),
 /// with the caller's right to act for it.
@@ -215,7 +205,7 @@ pub async fn delegation_create<S: Store>(
     let seeds = Zeroizing::new(format!("{}\n{}", *current.to_zetrix(), *next.to_zetrix()));
     let (agent, dip) = flows::Controller::incept_delegated(&issuer.prefix, current, next)
         .map_err(ApiError::internal)?;
-    let record = agent_record(agent.prefix().as_str(), 0);
+    let record = crate::agent::record_name(agent.prefix().as_str(), 0);
     state
         .journal()
         .store()
@@ -256,15 +246,10 @@ pub async fn delegation_submit<S: Store>(
 ) -> Result<Envelope, ApiError> {
     let signers = blobs::signers(&body)?;
     let pending = blobs::take(state.journal().store(), &caller, DELEGATION, &body).await?;
-    let field = |name: &str| {
-        pending
-            .payload
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| ApiError::internal(format!("a delegation blob has no {name}")))
-    };
-    let (did, agent_prefix) = (field("did")?, field("agent")?);
+    let (did, agent_prefix) = (
+        pending.text("did")?.to_owned(),
+        pending.text("agent")?.to_owned(),
+    );
     let did = Did::parse(&did).map_err(ApiError::internal)?;
     check_issuer(&caller, &did)?;
     let approval = zcred_ledger::Event::parse(&pending.bytes).map_err(ApiError::internal)?;
@@ -289,24 +274,9 @@ pub async fn delegation_submit<S: Store>(
     let signature = blobs::check_signers(&signers, &pending.bytes, &issuer_key)?;
 
     // The agent, rebuilt from its sealed keys: the same keys give the same dip.
-    let record = agent_record(&agent_prefix, 0);
-    let sealed = state
-        .journal()
-        .store()
-        .sealed(&record)
-        .await
-        .map_err(ApiError::unavailable)?
-        .ok_or_else(|| ApiError::internal(format!("sealed keys {record} are missing")))?;
-    let seeds = state
-        .master()
-        .open(&record, &sealed)
-        .map_err(ApiError::internal)?;
-    let seeds = std::str::from_utf8(&seeds).map_err(ApiError::internal)?;
-    let (current, next) = seeds
-        .split_once('\n')
-        .ok_or_else(|| ApiError::internal("sealed agent keys are malformed"))?;
-    let current = SigningKey::from_zetrix(current).map_err(ApiError::internal)?;
-    let next = SigningKey::from_zetrix(next).map_err(ApiError::internal)?;
+    let (current, next) = crate::agent::keys(&state, &agent_prefix, 0)
+        .await?
+        .into_pair();
     let issuer_prefix =
         zcred_ledger::Prefix::parse(approval.prefix()).map_err(ApiError::internal)?;
     let (mut agent, dip) = flows::Controller::incept_delegated(&issuer_prefix, current, next)

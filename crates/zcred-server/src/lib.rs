@@ -25,6 +25,8 @@ use zcred_store::{AccessStore, BlobStore, Journal, LedgerStore, SealedKeyStore};
 
 pub mod access;
 pub mod admin;
+pub mod agent;
+pub mod attributes;
 mod bbs_api;
 pub mod blobs;
 pub mod body;
@@ -33,6 +35,8 @@ pub mod error;
 mod issuer;
 pub mod keys;
 pub mod metrics;
+pub mod templates;
+pub mod vc;
 
 use error::{ApiError, Envelope};
 
@@ -40,6 +44,29 @@ use error::{ApiError, Envelope};
 pub trait Store: LedgerStore + AccessStore + BlobStore + SealedKeyStore + 'static {}
 
 impl<T: LedgerStore + AccessStore + BlobStore + SealedKeyStore + 'static> Store for T {}
+
+/// Deployment settings (api.md §2.10, OP-9, OP-10, OP-16).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Base URL of the template-context documents (`<ledger_base>/getAccountMetaData?…`);
+    /// normally the service's public URL.
+    pub ledger_base: String,
+    /// The `address` of template contexts.
+    pub template_registry: String,
+    /// Whether `POST /cred/tds/template/create` (the issuer's private key sent to the server)
+    /// is enabled. Off by default.
+    pub allow_server_side_signing: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            ledger_base: "http://127.0.0.1:8080".into(),
+            template_registry: "zcred-templates".into(),
+            allow_server_side_signing: false,
+        }
+    }
+}
 
 /// What every handler shares: the journal (and through it the store) and the master key.
 #[derive(Debug)]
@@ -52,6 +79,7 @@ struct Inner<S> {
     journal: Journal<S>,
     master: keys::MasterKey,
     admin_token: Option<[u8; 32]>,
+    settings: Settings,
     limiter: access::RateLimiter,
     metrics: metrics::Metrics,
 }
@@ -65,34 +93,35 @@ impl<S> Clone for AppState<S> {
 }
 
 impl<S> AppState<S> {
-    /// State over an opened journal, sealing service keys under `master`.
+    /// State over an opened journal, sealing service keys under `master`, with default
+    /// settings and no admin API.
     pub fn new(journal: Journal<S>, master: keys::MasterKey) -> AppState<S> {
+        AppState::configured(journal, master, None, Settings::default())
+    }
+
+    /// State with the admin API enabled for the token whose SHA-256 is `admin_token` (when
+    /// given) and `settings`.
+    pub fn configured(
+        journal: Journal<S>,
+        master: keys::MasterKey,
+        admin_token: Option<[u8; 32]>,
+        settings: Settings,
+    ) -> AppState<S> {
         AppState {
             inner: Arc::new(Inner {
                 journal,
                 master,
-                admin_token: None,
+                admin_token,
+                settings,
                 limiter: access::RateLimiter::default(),
                 metrics: metrics::Metrics::default(),
             }),
         }
     }
 
-    /// Enables the admin API with the token whose SHA-256 is `digest`.
-    pub fn with_admin_token(
-        journal: Journal<S>,
-        master: keys::MasterKey,
-        digest: [u8; 32],
-    ) -> AppState<S> {
-        AppState {
-            inner: Arc::new(Inner {
-                journal,
-                master,
-                admin_token: Some(digest),
-                limiter: access::RateLimiter::default(),
-                metrics: metrics::Metrics::default(),
-            }),
-        }
+    /// The deployment settings.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
     }
 
     /// The request counters.
@@ -230,6 +259,27 @@ pub fn app<S: Store>(state: AppState<S>) -> Router {
             "/zcred/v1/issuer/delegation/submit",
             post(issuer::delegation_submit::<S>),
         )
+        .route(
+            "/zcred/v1/issuer/attributes/create",
+            post(attributes::create::<S>),
+        )
+        .route(
+            "/zcred/v1/issuer/attributes/submit",
+            post(attributes::submit::<S>),
+        )
+        .route(
+            "/cred/tds/template/blob/create",
+            post(templates::blob_create::<S>),
+        )
+        .route("/cred/tds/template/create", post(templates::create::<S>))
+        .route("/cred/tds/template/submit", post(templates::submit::<S>))
+        .route("/getAccountMetaData", get(templates::context::<S>))
+        .route("/cred/v1/vc/apply", post(vc::apply::<S>))
+        .route("/cred/v1/vc/create", post(vc::create::<S>))
+        .route("/cred/v1/vc/submit", post(vc::submit::<S>))
+        .route("/cred/v1/vc/download", post(vc::download::<S>))
+        .route("/cred/v1/vc/revoke/create", post(vc::revoke_create::<S>))
+        .route("/cred/v1/vc/revoke/submit", post(vc::revoke_submit::<S>))
         .route("/1.0/identifiers/{did}", get(did::resolve::<S>))
         .route(
             "/zcred/v1/admin/issuers/approve",

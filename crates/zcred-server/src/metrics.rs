@@ -25,6 +25,17 @@ struct Histogram {
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     latency: Mutex<BTreeMap<(String, String), Histogram>>,
+    issuances: std::sync::atomic::AtomicU64,
+    revocations: std::sync::atomic::AtomicU64,
+}
+
+/// A lifecycle event counted for `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub enum Counted {
+    /// A credential issued (8.3).
+    Issuance,
+    /// A credential revoked (9.2).
+    Revocation,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -54,9 +65,37 @@ impl Metrics {
         h.count += 1;
     }
 
+    /// Counts one issuance or revocation.
+    pub fn count(&self, what: Counted) {
+        let counter = match what {
+            Counted::Issuance => &self.issuances,
+            Counted::Revocation => &self.revocations,
+        };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// The text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
+        for (name, help, counter) in [
+            (
+                "zcred_issuances_total",
+                "Credentials issued (8.3) by this process.",
+                &self.issuances,
+            ),
+            (
+                "zcred_revocations_total",
+                "Credentials revoked (9.2) by this process.",
+                &self.revocations,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            let _ = writeln!(
+                out,
+                "{name} {}",
+                counter.load(std::sync::atomic::Ordering::Relaxed)
+            );
+        }
         out.push_str(
             "# HELP zcred_http_requests_total HTTP requests by method, route and status.\n",
         );
@@ -109,7 +148,10 @@ mod tests {
         m.observe("GET", "/health", 200, Duration::from_micros(500));
         m.observe("GET", "/health", 200, Duration::from_millis(30));
         m.observe("POST", "/x", 400, Duration::from_millis(3));
+        m.count(Counted::Issuance);
         let text = m.render();
+        assert!(text.contains("zcred_issuances_total 1\n"), "{text}");
+        assert!(text.contains("zcred_revocations_total 0\n"), "{text}");
         assert!(
             text.contains(
                 "zcred_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 2"

@@ -198,6 +198,17 @@ impl LedgerStore for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| unavailable("append lock", e))?;
+        for e in &append.expect {
+            let held: Option<String> =
+                sqlx::query_scalar("SELECT value FROM states WHERE key = $1")
+                    .bind(&e.key)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(|err| unavailable("reading a state", err))?;
+            if held != e.value {
+                return Err(e.conflict());
+            }
+        }
         if let Some(id) = &append.consume_blob {
             let used = sqlx::query("DELETE FROM blobs WHERE id = $1")
                 .bind(id)

@@ -179,6 +179,16 @@ impl LedgerStore for SqliteStore {
             .begin()
             .await
             .map_err(|e| unavailable("append", e))?;
+        for e in &append.expect {
+            let held: Option<String> = sqlx::query_scalar("SELECT value FROM states WHERE key = ?")
+                .bind(&e.key)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|err| unavailable("reading a state", err))?;
+            if held != e.value {
+                return Err(e.conflict());
+            }
+        }
         if let Some(id) = &append.consume_blob {
             let used = sqlx::query("DELETE FROM blobs WHERE id = ?")
                 .bind(id)

@@ -2,8 +2,8 @@
 //! shared database; `tag` keeps the identifiers of one run apart from earlier runs'.
 
 use crate::{
-    AccessStore, ApiKey, Append, Blob, BlobStore, LedgerStore, NewEvent, SealedKeyStore,
-    StateUpdate, StoreError,
+    AccessStore, ApiKey, Append, Blob, BlobStore, Expectation, LedgerStore, NewEvent,
+    SealedKeyStore, StateUpdate, StoreError,
 };
 
 fn event(prefix: &str, sn: u64, ilk: &str) -> NewEvent {
@@ -41,6 +41,7 @@ pub async fn run<S: LedgerStore>(store: &S, tag: &str) {
             ],
             states: vec![state(&key, "{\"sn\":1}")],
             consume_blob: None,
+            expect: vec![],
         })
         .await
         .unwrap();
@@ -84,6 +85,7 @@ pub async fn run<S: LedgerStore>(store: &S, tag: &str) {
             events: vec![event(&b, 1, "ixn"), event(&a, 1, "ixn")],
             states: vec![state(&key, "{\"sn\":99}")],
             consume_blob: None,
+            expect: vec![],
         })
         .await
         .unwrap_err();
@@ -104,6 +106,7 @@ pub async fn run<S: LedgerStore>(store: &S, tag: &str) {
             events: vec![event(&b, 1, "ixn"), event(&b, 1, "rot")],
             states: vec![],
             consume_blob: None,
+            expect: vec![],
         })
         .await
         .unwrap_err();
@@ -115,6 +118,7 @@ pub async fn run<S: LedgerStore>(store: &S, tag: &str) {
             events: vec![event(&a, 1, "rct"), event(&a, 1, "rct")],
             states: vec![state(&key, "{\"sn\":1,\"receipts\":2}")],
             consume_blob: None,
+            expect: vec![],
         })
         .await
         .unwrap();
@@ -136,11 +140,13 @@ pub async fn run<S: LedgerStore>(store: &S, tag: &str) {
             events: vec![event(&b, 1, "ixn")],
             states: vec![],
             consume_blob: None,
+            expect: vec![],
         }),
         store.append(Append {
             events: vec![event(&b, 1, "rot")],
             states: vec![],
             consume_blob: None,
+            expect: vec![],
         }),
     );
     assert!(
@@ -149,6 +155,46 @@ pub async fn run<S: LedgerStore>(store: &S, tag: &str) {
     );
     assert!(matches!(x.err().or(y.err()), Some(StoreError::Conflict(_))));
     assert_eq!(store.state("no such key").await.unwrap(), None);
+
+    // Compare-and-set on state rows: a row that must not exist, then one that must hold a
+    // value; of two racing transitions from one value, exactly one wins; a failed
+    // expectation writes neither events nor states.
+    let record = format!("vc/{tag}");
+    let cas = |from: Option<&str>, to: &str, sn: u64| Append {
+        events: vec![event(&format!("Ecas{tag}"), sn, "icp")],
+        states: vec![state(&record, to)],
+        consume_blob: None,
+        expect: vec![Expectation {
+            key: record.clone(),
+            value: from.map(str::to_owned),
+        }],
+    };
+    store.append(cas(None, "APPLIED", 0)).await.unwrap();
+    assert!(
+        matches!(
+            store.append(cas(None, "APPLIED", 1)).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a row expected absent exists"
+    );
+    let (x, y) = tokio::join!(
+        store.append(cas(Some("APPLIED"), "CREATED", 1)),
+        store.append(cas(Some("APPLIED"), "CREATED", 2)),
+    );
+    assert!(
+        x.is_ok() != y.is_ok(),
+        "exactly one of two racing transitions wins: {x:?} {y:?}"
+    );
+    assert!(matches!(x.err().or(y.err()), Some(StoreError::Conflict(_))));
+    assert_eq!(
+        store.state(&record).await.unwrap().as_deref(),
+        Some("CREATED")
+    );
+    assert_eq!(
+        store.log(&format!("Ecas{tag}")).await.unwrap().len(),
+        2,
+        "the losing transitions wrote no events"
+    );
 }
 
 async fn last_ordinal<S: LedgerStore>(store: &S) -> u64 {
@@ -211,6 +257,7 @@ pub async fn run_blobs<S: BlobStore + LedgerStore>(store: &S, tag: &str) {
         events: vec![event(&format!("Eblob{tag}"), sn, "icp")],
         states: vec![],
         consume_blob: Some(blob.id.clone()),
+        expect: vec![],
     };
     let (x, y) = tokio::join!(store.append(using(0)), store.append(using(1)));
     assert!(

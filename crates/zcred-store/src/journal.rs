@@ -21,7 +21,8 @@ use zcred_ledger::verify::{Ledger, Options, Outcome, Problem};
 use zcred_ledger::Message;
 
 use crate::{
-    replay, Append, BlobStore, LedgerStore, NewEvent, ReplayError, StateUpdate, StoreError,
+    replay, Append, BlobStore, Expectation, LedgerStore, NewEvent, ReplayError, StateUpdate,
+    StoreError,
 };
 
 /// Why a submitted batch was not (wholly) recorded.
@@ -57,6 +58,10 @@ pub enum JournalError {
     /// The blob was used up by another submit (or never existed).
     #[error("the blob is unknown or was used already")]
     BlobGone,
+    /// A state row the write expected ([`Write::expect`]) holds something else now: another
+    /// write got there first. Nothing was written.
+    #[error("{0}")]
+    Changed(String),
     /// Message `index` is not a KEL or TEL event.
     #[error("message {index} is not a KEL or TEL event")]
     NotAnEvent {
@@ -69,6 +74,21 @@ pub enum JournalError {
     /// The store failed, and rebuilding the cache from it failed too.
     #[error(transparent)]
     Replay(#[from] ReplayError),
+}
+
+/// One write through the journal: messages to verify and record, records written with them,
+/// the state rows they require (compare-and-set), and a blob they use up. All or nothing.
+#[derive(Debug, Default)]
+pub struct Write {
+    /// KEL/TEL events and ACDCs, in the order they verify.
+    pub messages: Vec<Message>,
+    /// Records written in the same transaction (never `kel/`, `registry/` or `credential/`
+    /// rows, which the journal derives).
+    pub states: Vec<StateUpdate>,
+    /// State rows that must hold these values when the write commits.
+    pub expect: Vec<Expectation>,
+    /// A blob the write uses up.
+    pub consume_blob: Option<String>,
 }
 
 /// Verified appends to a [`LedgerStore`], with the ledger cached in memory.
@@ -152,31 +172,66 @@ impl<S: LedgerStore> Journal<S> {
     pub async fn submit(&self, messages: &[Message]) -> Result<Vec<u64>, JournalError> {
         let mut ledger = self.ledger.lock().await;
         self.fresh(&mut ledger).await?;
-        self.record(&mut ledger, messages, None).await
+        self.record(
+            &mut ledger,
+            Write {
+                messages: messages.to_vec(),
+                ..Write::default()
+            },
+        )
+        .await
+    }
+
+    /// Checks what `write` expects of the store (its blob, its state rows) under the lock.
+    async fn precheck(&self, write: &Write) -> Result<(), JournalError>
+    where
+        S: BlobStore,
+    {
+        if let Some(blob) = &write.consume_blob {
+            if self.store.blob(blob).await?.is_none() {
+                return Err(JournalError::BlobGone);
+            }
+        }
+        for e in &write.expect {
+            if self.store.state(&e.key).await? != e.value {
+                return Err(JournalError::Changed(format!(
+                    "{} changed meanwhile",
+                    e.key
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The write. Invariant: the cache is marked stale before it changes and unmarked only once
     /// the store holds the same (or the cache was rebuilt), so a write whose future is dropped
     /// half-way leaves a stale mark, and the next call rebuilds the cache before using it.
-    async fn record(
-        &self,
-        ledger: &mut Ledger,
-        messages: &[Message],
-        blob: Option<&str>,
-    ) -> Result<Vec<u64>, JournalError> {
+    async fn record(&self, ledger: &mut Ledger, write: Write) -> Result<Vec<u64>, JournalError> {
+        let Write {
+            messages,
+            states: records,
+            expect,
+            consume_blob,
+        } = write;
+        let blob = consume_blob.as_deref();
+        // A write that must land whole: it uses a blob, writes records, or expects state.
+        let expected = !expect.is_empty();
+        let whole = blob.is_some() || !records.is_empty() || expected;
         self.stale.store(true, Ordering::SeqCst);
         let mut events = Vec::new();
         let mut keys = BTreeSet::new();
         let mut refused = None;
         for (index, message) in messages.iter().enumerate() {
-            let (Some(new), Some(event)) = (NewEvent::from_message(message), message.as_event())
-            else {
+            let Some(new) = NewEvent::from_message(message) else {
                 refused = Some(JournalError::NotAnEvent { index });
                 break;
             };
             // The service's write path never records duplicity: a place already taken by
             // another event is a conflict, refused before the verifier sees it.
-            if event.ilk() != zcred_ledger::Ilk::Rct {
+            if let Some(event) = message
+                .as_event()
+                .filter(|e| e.ilk() != zcred_ledger::Ilk::Rct)
+            {
                 if let Some(said) = ledger.said_at(&new.prefix, new.sn) {
                     if said != event.said() {
                         refused = Some(JournalError::Taken {
@@ -205,7 +260,7 @@ impl<S: LedgerStore> Journal<S> {
             }
         }
         let changed = !events.is_empty();
-        if blob.is_some() && refused.is_some() {
+        if whole && refused.is_some() {
             // A blob's operation is all or nothing: put the cache back as the store has it.
             if changed {
                 *ledger = replay(&self.store, self.options).await?;
@@ -213,7 +268,7 @@ impl<S: LedgerStore> Journal<S> {
             self.stale.store(false, Ordering::SeqCst);
             return Err(refused.unwrap_or(JournalError::NotAnEvent { index: 0 }));
         }
-        let states = keys
+        let mut states: Vec<StateUpdate> = keys
             .iter()
             .filter_map(|key| {
                 state_value(ledger, key).map(|value| StateUpdate {
@@ -222,7 +277,8 @@ impl<S: LedgerStore> Journal<S> {
                 })
             })
             .collect();
-        let ordinals = if !changed && blob.is_none() {
+        states.extend(records);
+        let ordinals = if !changed && !whole {
             Vec::new()
         } else {
             let appended = self
@@ -231,6 +287,7 @@ impl<S: LedgerStore> Journal<S> {
                     events,
                     states,
                     consume_blob: blob.map(str::to_owned),
+                    expect,
                 })
                 .await;
             match appended {
@@ -240,9 +297,14 @@ impl<S: LedgerStore> Journal<S> {
                         *ledger = replay(&self.store, self.options).await?;
                     }
                     self.stale.store(false, Ordering::SeqCst);
-                    return Err(match (err, blob) {
-                        (StoreError::Conflict(_), Some(_)) if !changed => JournalError::BlobGone,
-                        (err, _) => err.into(),
+                    // A conflict here is a race with another instance over the same store
+                    // (this one's lock was held, and the precheck passed).
+                    return Err(match err {
+                        StoreError::Conflict(_) if blob.is_some() && !changed && !expected => {
+                            JournalError::BlobGone
+                        }
+                        StoreError::Conflict(reason) => JournalError::Changed(reason),
+                        err => err.into(),
                     });
                 }
             }
@@ -266,11 +328,45 @@ impl<S: LedgerStore + BlobStore> Journal<S> {
         messages: &[Message],
         blob: &str,
     ) -> Result<Vec<u64>, JournalError> {
+        self.write(Write {
+            messages: messages.to_vec(),
+            consume_blob: Some(blob.to_owned()),
+            ..Write::default()
+        })
+        .await
+    }
+
+    /// Records `write`, all or nothing: its blob is checked first ([`JournalError::BlobGone`]),
+    /// then its expectations ([`JournalError::Changed`]), then its messages.
+    pub async fn write(&self, write: Write) -> Result<Vec<u64>, JournalError> {
         let mut ledger = self.ledger.lock().await;
         self.fresh(&mut ledger).await?;
-        if self.store.blob(blob).await?.is_none() {
-            return Err(JournalError::BlobGone);
+        self.precheck(&write).await?;
+        self.record(&mut ledger, write).await
+    }
+
+    /// As [`Journal::write`], with the write built by `build` from the ledger as it is under
+    /// the journal's lock, so that events which extend a log (the next `ixn` of an agent)
+    /// never race each other. `blob` is checked before `build` runs. An `Err` from `build`
+    /// writes nothing and is returned as `Ok(Err(…))`.
+    pub async fn write_with<T, E>(
+        &self,
+        blob: Option<&str>,
+        build: impl FnOnce(&Ledger) -> Result<(Write, T), E>,
+    ) -> Result<Result<T, E>, JournalError> {
+        let mut ledger = self.ledger.lock().await;
+        self.fresh(&mut ledger).await?;
+        if let Some(blob) = blob {
+            if self.store.blob(blob).await?.is_none() {
+                return Err(JournalError::BlobGone);
+            }
         }
-        self.record(&mut ledger, messages, Some(blob)).await
+        let (write, out) = match build(&ledger) {
+            Ok(built) => built,
+            Err(e) => return Ok(Err(e)),
+        };
+        self.precheck(&write).await?;
+        self.record(&mut ledger, write).await?;
+        Ok(Ok(out))
     }
 }

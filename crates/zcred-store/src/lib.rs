@@ -19,7 +19,7 @@ pub mod conformance;
 pub mod journal;
 mod memory;
 
-pub use journal::{Journal, JournalError};
+pub use journal::{Journal, JournalError, Write};
 pub use memory::MemoryStore;
 
 use zcred_ledger::verify::{Ledger, Options, Outcome};
@@ -58,8 +58,21 @@ pub struct NewEvent {
 
 impl NewEvent {
     /// The stored form of a message.
+    /// An ACDC (a template record, api.md §7) is stored as the only entry of a log named by
+    /// its SAID, with the ilk `acdc`.
     pub fn from_message(message: &Message) -> Option<NewEvent> {
-        let event = message.as_event()?;
+        let Some(event) = message.as_event() else {
+            let zcred_ledger::stream::Payload::Acdc(acdc) = &message.payload else {
+                return None;
+            };
+            return Some(NewEvent {
+                prefix: acdc.said().to_owned(),
+                sn: 0,
+                ilk: "acdc".to_owned(),
+                said: acdc.said().to_owned(),
+                message: message.to_text(),
+            });
+        };
         Some(NewEvent {
             prefix: event.log_id(),
             sn: event.sn(),
@@ -104,6 +117,26 @@ pub struct Append {
     /// A blob this write uses up (api.md §1.5: single use). If it is gone already, the write is
     /// a [`StoreError::Conflict`] and nothing is written.
     pub consume_blob: Option<String>,
+    /// Compare-and-set: each state row named here must hold exactly this value (`None`: must
+    /// not exist) when the write commits, otherwise the write is a [`StoreError::Conflict`]
+    /// and nothing is written. Lifecycle transitions (api.md §4) are atomic this way.
+    pub expect: Vec<Expectation>,
+}
+
+/// A state row's value that an [`Append`] requires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expectation {
+    /// The row.
+    pub key: String,
+    /// Its value, or `None` when the row must not exist.
+    pub value: Option<String>,
+}
+
+impl Expectation {
+    /// The conflict reported when `key` does not hold what was expected.
+    pub fn conflict(&self) -> StoreError {
+        StoreError::Conflict(format!("state {} changed meanwhile", self.key))
+    }
 }
 
 /// A pending blob of the blob/sign/submit pattern (api.md §1.5): what was handed out to be

@@ -56,6 +56,11 @@ impl LedgerStore for MemoryStore {
             }
             claimed.push((&e.prefix, e.sn));
         }
+        for e in &append.expect {
+            if inner.states.get(&e.key) != e.value.as_ref() {
+                return Err(e.conflict());
+            }
+        }
         if let Some(id) = &append.consume_blob {
             if !inner.blobs.contains_key(id) {
                 return Err(StoreError::Conflict(format!("blob {id} was used already")));

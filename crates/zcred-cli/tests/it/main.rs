@@ -3,4 +3,5 @@
 
 mod commands;
 mod ledger;
+mod lifecycle;
 mod serve;

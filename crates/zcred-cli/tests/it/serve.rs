@@ -15,13 +15,13 @@ use zcred_crypto::multibase;
 use crate::commands::ok;
 
 /// A running server, stopped (SIGTERM, then waited for) when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     address: String,
 }
 
 impl Server {
-    fn start(store_args: &[&str]) -> Server {
+    pub(crate) fn start(store_args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_zcred"))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(store_args)
@@ -48,13 +48,19 @@ impl Server {
     }
 
     /// One HTTP/1.1 request; returns the status and the body as JSON.
-    fn call(&self, method: &str, path: &str, key: Option<&str>, body: &[u8]) -> (u16, Value) {
+    pub(crate) fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: &[u8],
+    ) -> (u16, Value) {
         let (status, _, json) = self.call_with_head(method, path, key, body);
         (status, json)
     }
 
     /// As `call`, with the response head (status line and headers) too.
-    fn call_with_head(
+    pub(crate) fn call_with_head(
         &self,
         method: &str,
         path: &str,
@@ -98,12 +104,12 @@ impl Server {
         (status, head.to_ascii_lowercase(), json)
     }
 
-    fn post(&self, path: &str, key: Option<&str>, body: &Value) -> (u16, Value) {
+    pub(crate) fn post(&self, path: &str, key: Option<&str>, body: &Value) -> (u16, Value) {
         self.call("POST", path, key, body.to_string().as_bytes())
     }
 
     /// Sends SIGTERM and waits for a clean exit.
-    fn stop(mut self) -> std::process::ExitStatus {
+    pub(crate) fn stop(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -128,7 +134,7 @@ impl Drop for Server {
 }
 
 /// The error message's code and field.
-fn error_of(body: &Value) -> (String, Option<String>) {
+pub(crate) fn error_of(body: &Value) -> (String, Option<String>) {
     assert_eq!(body["object"], Value::Null, "{body}");
     let m = &body["messages"][0];
     (
@@ -598,11 +604,7 @@ fn serve_on_postgres() {
     let _ = std::fs::remove_dir_all(&dir);
     let data = dir.display().to_string();
     // A schema of its own (the test database is shared and kept between runs), dropped after.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let schema = format!("zcred_cli_{nanos}_{}", std::process::id());
+    let schema = pg_schema("zcred_cli");
     story(&[
         "--database-url",
         &url,
@@ -632,15 +634,29 @@ fn serve_on_postgres() {
             .len(),
         1
     );
+    drop_schema(&url, &schema);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A fresh schema name for one test run.
+pub(crate) fn pg_schema(tag: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{tag}_{nanos}_{}", std::process::id())
+}
+
+/// Drops a test run's schema.
+pub(crate) fn drop_schema(url: &str, schema: &str) {
     tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
         sqlx::raw_sql(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
             .execute(&pool)
             .await
             .unwrap();
         pool.close().await;
     });
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The zcred issuer status in the DID document's metadata.

@@ -65,6 +65,7 @@ async fn postgres_event_log_is_append_only() {
             }],
             states: vec![],
             consume_blob: None,
+            expect: vec![],
         })
         .await
         .unwrap();

@@ -39,6 +39,7 @@ async fn events_survive_reopening_and_cannot_be_rewritten() {
             events: vec![event.clone()],
             states: vec![],
             consume_blob: None,
+            expect: vec![],
         })
         .await
         .unwrap();

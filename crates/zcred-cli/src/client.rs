@@ -1,0 +1,506 @@
+//! Client commands that drive a running server through the whole flow (issue 4 item 8):
+//! `issuer onboard | issue | revoke`, `template create`, `holder apply | download`.
+//!
+//! Keys live in a local key file (JSON, created with mode 0600, never overwritten):
+//! `{"issuer": {"privateKey", "nextPrivateKey", "bbsPrivateKey"}, "holder": {"privateKey"}}`.
+//! Every signature is made here; the server never sees a private key. Plain `http://` only
+//! (run the service behind a TLS proxy for anything but loopback).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use serde_json::{json, Map, Value};
+use zcred_crypto::zetrix::{SigningKey, VerifyingKey};
+use zcred_crypto::{bbs, multibase, OsRng};
+use zcred_model::Did;
+use zeroize::Zeroizing;
+
+use crate::{bad, runtime, Failure, Output};
+
+/// Where the server is and which API key to call it with.
+#[derive(Args, Clone)]
+pub struct Connection {
+    /// The server's base URL (`http://host:port`).
+    #[arg(long, env = "ZCRED_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// The API key (`zk_…`).
+    #[arg(long, env = "ZCRED_API_KEY")]
+    api_key: String,
+    /// The local key file (created with mode 0600 when missing).
+    #[arg(long, env = "ZCRED_KEYS", default_value = "zcred-keys.json")]
+    keys: PathBuf,
+}
+
+/// `zcred issuer …`.
+#[derive(Subcommand)]
+pub enum IssuerCommand {
+    /// Register the key file's issuer: KEL inception, delegation of the service's anchoring
+    /// agent, and its BBS+ key as a DID attribute (each signed here). Makes the issuer keys
+    /// in the key file when it has none. Prints {"did", "agent", "registry", "status"}.
+    Onboard {
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Approve an application: create the credential, sign it here (Ed25519 and BBS+), submit.
+    /// Prints {"vc", "downloadExpiryDate"}.
+    Issue {
+        /// The vcId from `holder apply`.
+        vc_id: String,
+        /// Issuance date (YYYY-MM-DD or RFC 3339; default today).
+        #[arg(long)]
+        issuance_date: Option<String>,
+        /// Expiration date.
+        #[arg(long)]
+        expiration_date: Option<String>,
+        /// The issuer's values: a JSON array `[{"templateId", "metadata": {…}}]`.
+        #[arg(long)]
+        data: Option<String>,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Revoke an issued credential (revoke blob signed here). Prints {"txHash","vcId","status"}.
+    Revoke {
+        /// The vcId.
+        vc_id: String,
+        /// The reason.
+        #[arg(long)]
+        remark: Option<String>,
+        #[command(flatten)]
+        conn: Connection,
+    },
+}
+
+/// `zcred template …`.
+#[derive(Subcommand)]
+pub enum TemplateCommand {
+    /// Register a template (api.md §7.1 + §7.3, signed here). `issuerZid` is filled in from
+    /// the key file. Prints {"templateId", "txHash"}.
+    Create {
+        /// The template definition (JSON: templateName, credentialFormat, version, remark).
+        file: PathBuf,
+        #[command(flatten)]
+        conn: Connection,
+    },
+}
+
+/// `zcred holder …`.
+#[derive(Subcommand)]
+pub enum HolderCommand {
+    /// Apply for a credential (signData made here with the key file's holder key, which is
+    /// made when missing). Prints {"vcId", "status"}.
+    Apply {
+        /// The template.
+        #[arg(long)]
+        template: String,
+        /// The holder's values, a JSON object.
+        #[arg(long)]
+        data: String,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Download an issued credential (signVcId made here). Prints the VC.
+    Download {
+        /// The vcId.
+        vc_id: String,
+        #[command(flatten)]
+        conn: Connection,
+    },
+}
+
+/// The key file.
+struct KeyFile {
+    path: PathBuf,
+    doc: Map<String, Value>,
+}
+
+impl KeyFile {
+    fn open(path: &Path) -> Result<KeyFile, Failure> {
+        let doc = match std::fs::read(path) {
+            Ok(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(Value::Object(doc)) => doc,
+                _ => return Err(bad(format!("{}: not a zcred key file", path.display()))),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Map::new(),
+            Err(e) => return Err(bad(format!("{}: {e}", path.display()))),
+        };
+        Ok(KeyFile {
+            path: path.to_owned(),
+            doc,
+        })
+    }
+
+    fn get(&self, role: &str, name: &str) -> Option<Zeroizing<String>> {
+        self.doc
+            .get(role)?
+            .get(name)?
+            .as_str()
+            .map(|s| Zeroizing::new(s.to_owned()))
+    }
+
+    fn signing_key(&self, role: &str, name: &str) -> Result<SigningKey, Failure> {
+        let text = self.get(role, name).ok_or_else(|| {
+            bad(format!(
+                "{} has no {role} key; run `zcred {} first`",
+                self.path.display(),
+                if role == "issuer" {
+                    "issuer onboard"
+                } else {
+                    "holder apply"
+                }
+            ))
+        })?;
+        SigningKey::from_zetrix(&text)
+            .map_err(|e| bad(format!("{}: {role}.{name}: {e}", self.path.display())))
+    }
+
+    /// Adds `role` with fresh keys and writes the file (mode 0600) when the role is missing.
+    fn ensure(&mut self, role: &str) -> Result<(), Failure> {
+        if self.doc.contains_key(role) {
+            return Ok(());
+        }
+        let new = || Zeroizing::new(SigningKey::generate(&mut OsRng).to_zetrix().to_string());
+        let mut keys = Map::new();
+        keys.insert("privateKey".into(), json!(*new()));
+        if role == "issuer" {
+            keys.insert("nextPrivateKey".into(), json!(*new()));
+            let bbs_key = bbs::SecretKey::generate(&mut OsRng);
+            keys.insert("bbsPrivateKey".into(), json!(*bbs_key.to_multibase()));
+        }
+        self.doc.insert(role.into(), Value::Object(keys));
+        self.save()
+    }
+
+    fn save(&self) -> Result<(), Failure> {
+        let text = Zeroizing::new(
+            serde_json::to_string_pretty(&self.doc).map_err(|e| bad(format!("key file: {e}")))?,
+        );
+        let tmp = self.path.with_extension("tmp");
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let _ = std::fs::remove_file(&tmp);
+        let mut file = options
+            .open(&tmp)
+            .map_err(|e| bad(format!("{}: {e}", tmp.display())))?;
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| bad(format!("{}: {e}", tmp.display())))?;
+        std::fs::rename(&tmp, &self.path).map_err(|e| bad(format!("{}: {e}", self.path.display())))
+    }
+}
+
+/// One call: POST (or GET when `body` is `None`) to the server; returns `object`, or fails
+/// with the server's first message.
+async fn call(conn: &Connection, path: &str, body: Option<&Value>) -> Result<Value, Failure> {
+    let authority = conn
+        .server
+        .strip_prefix("http://")
+        .ok_or_else(|| bad("--server must be an http:// URL (use a TLS proxy for https)"))?
+        .trim_end_matches('/');
+    let stream = tokio::net::TcpStream::connect(authority)
+        .await
+        .map_err(|e| bad(format!("connecting to {}: {e}", conn.server)))?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| bad(format!("HTTP with {}: {e}", conn.server)))?;
+    tokio::spawn(connection);
+    let bytes = body.map(|b| b.to_string()).unwrap_or_default();
+    let request = hyper::Request::builder()
+        .method(if body.is_some() { "POST" } else { "GET" })
+        .uri(path)
+        .header("host", authority)
+        .header("authorization", format!("Bearer {}", conn.api_key))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(bytes)))
+        .map_err(|e| bad(format!("request: {e}")))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| bad(format!("calling {path}: {e}")))?;
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| bad(format!("reading the answer of {path}: {e}")))?
+        .to_bytes();
+    let json: Value = serde_json::from_slice(&body)
+        .map_err(|_| bad(format!("{path}: HTTP {status} without a JSON body")))?;
+    if !status.is_success() {
+        let m = &json["messages"][0];
+        return Err(Failure {
+            message: format!(
+                "{path}: HTTP {} {}: {}",
+                status.as_u16(),
+                m["code"].as_str().unwrap_or(""),
+                m["message"].as_str().unwrap_or("")
+            ),
+            code: 1,
+        });
+    }
+    Ok(json["object"].clone())
+}
+
+/// Hex-decodes a blob, signs it and submits `{blobId, signerList}` to `submit`.
+async fn sign_blob(
+    conn: &Connection,
+    key: &SigningKey,
+    created: &Value,
+    submit: &str,
+) -> Result<Value, Failure> {
+    let blob = hex::decode(created["blob"].as_str().unwrap_or_default())
+        .map_err(|_| bad("the server sent a blob that is not hex"))?;
+    let signature = key.sign(&blob);
+    call(
+        conn,
+        submit,
+        Some(&json!({
+            "blobId": created["blobId"],
+            "signerList": [{ "signBlob": signature.to_hex(), "publicKey": key.verifying_key().to_zetrix() }],
+        })),
+    )
+    .await
+}
+
+fn did_of(key: &SigningKey) -> String {
+    Did::of_key(&key.verifying_key()).to_string()
+}
+
+async fn onboard(conn: &Connection) -> Result<Value, Failure> {
+    let mut file = KeyFile::open(&conn.keys)?;
+    file.ensure("issuer")?;
+    let key = file.signing_key("issuer", "privateKey")?;
+    let next = file.signing_key("issuer", "nextPrivateKey")?;
+    let did = did_of(&key);
+    let resolved = call(conn, &format!("/1.0/identifiers/{did}"), None)
+        .await
+        .ok();
+    if resolved.is_none() {
+        let created = call(
+            conn,
+            "/zcred/v1/issuer/inception/create",
+            Some(&json!({
+                "publicKey": key.verifying_key().to_zetrix(),
+                "nextPublicKey": next.verifying_key().to_zetrix(),
+            })),
+        )
+        .await?;
+        sign_blob(conn, &key, &created, "/zcred/v1/issuer/inception/submit").await?;
+    }
+    let delegated = match call(
+        conn,
+        "/zcred/v1/issuer/delegation/create",
+        Some(&json!({ "did": did })),
+    )
+    .await
+    {
+        Ok(created) => {
+            Some(sign_blob(conn, &key, &created, "/zcred/v1/issuer/delegation/submit").await?)
+        }
+        Err(e) if e.message.contains("delegated its agent already") => None,
+        Err(e) => return Err(e),
+    };
+    let bbs_text = file
+        .get("issuer", "bbsPrivateKey")
+        .ok_or_else(|| bad("the key file's issuer has no bbsPrivateKey"))?;
+    let bbs_key = bbs::SecretKey::from_multibase(&bbs_text)
+        .map_err(|e| bad(format!("bbsPrivateKey: {e}")))?;
+    let bbs_public = bbs_key.public_key().to_multibase();
+    let document = call(conn, &format!("/1.0/identifiers/{did}"), None).await?;
+    let listed = document.to_string().contains(&bbs_public);
+    if !listed {
+        let created = call(
+            conn,
+            "/zcred/v1/issuer/attributes/create",
+            Some(&json!({ "did": did, "bbsPublicKey": bbs_public })),
+        )
+        .await?;
+        sign_blob(conn, &key, &created, "/zcred/v1/issuer/attributes/submit").await?;
+    }
+    Ok(json!({
+        "did": did,
+        "publicKey": key.verifying_key().to_zetrix(),
+        "bbsPublicKey": bbs_public,
+        "agent": delegated.as_ref().map(|d| d["agent"].clone()),
+        "registry": delegated.as_ref().map(|d| d["registry"].clone()),
+        "status": delegated.as_ref().map_or(json!("REGISTERED"), |d| d["status"].clone()),
+        "keys": conn.keys,
+    }))
+}
+
+async fn template_create(conn: &Connection, file: &Path) -> Result<Value, Failure> {
+    let keys = KeyFile::open(&conn.keys)?;
+    let key = keys.signing_key("issuer", "privateKey")?;
+    let text = std::fs::read(file).map_err(|e| bad(format!("{}: {e}", file.display())))?;
+    let Ok(Value::Object(mut template)) = serde_json::from_slice::<Value>(&text) else {
+        return Err(bad(format!("{}: not a JSON object", file.display())));
+    };
+    template.insert("issuerZid".into(), json!(did_of(&key)));
+    let created = call(
+        conn,
+        "/cred/tds/template/blob/create",
+        Some(&Value::Object(template)),
+    )
+    .await?;
+    sign_blob(conn, &key, &created, "/cred/tds/template/submit").await
+}
+
+fn json_arg(text: &str, what: &str) -> Result<Value, Failure> {
+    serde_json::from_str(text).map_err(|e| bad(format!("--{what}: not JSON: {e}")))
+}
+
+async fn apply(conn: &Connection, template: &str, data: &str) -> Result<Value, Failure> {
+    let mut file = KeyFile::open(&conn.keys)?;
+    file.ensure("holder")?;
+    let key = file.signing_key("holder", "privateKey")?;
+    let data = json!([{ "templateId": template, "metadata": json_arg(data, "data")? }]);
+    let signature = key.sign(zcred_model::canonical::to_string(&data).as_bytes());
+    call(
+        conn,
+        "/cred/v1/vc/apply",
+        Some(&json!({
+            "data": data,
+            "signData": signature.to_hex(),
+            "publicKey": key.verifying_key().to_zetrix(),
+        })),
+    )
+    .await
+}
+
+async fn issue(
+    conn: &Connection,
+    vc_id: &str,
+    issuance: Option<&str>,
+    expiration: Option<&str>,
+    data: Option<&str>,
+) -> Result<Value, Failure> {
+    let keys = KeyFile::open(&conn.keys)?;
+    let key = keys.signing_key("issuer", "privateKey")?;
+    let bbs_text = keys
+        .get("issuer", "bbsPrivateKey")
+        .ok_or_else(|| bad("the key file's issuer has no bbsPrivateKey"))?;
+    let pair = bbs::KeyPair::new(
+        bbs::SecretKey::from_multibase(&bbs_text)
+            .map_err(|e| bad(format!("bbsPrivateKey: {e}")))?,
+    );
+    let today = zcred_model::time::format_seconds(time::OffsetDateTime::now_utc());
+    let mut request = json!({
+        "vcId": vc_id,
+        "issuanceDate": issuance.map_or(today, str::to_owned),
+    });
+    if let Some(e) = expiration {
+        request["expirationDate"] = json!(e);
+    }
+    if let Some(d) = data {
+        request["data"] = json_arg(d, "data")?;
+    }
+    let created = call(conn, "/cred/v1/vc/create", Some(&request)).await?;
+    let input = hex::decode(created["ed25519Blob"].as_str().unwrap_or_default())
+        .map_err(|_| bad("the server sent an ed25519Blob that is not hex"))?;
+    let messages = created["bbsBlsBase64"]
+        .as_array()
+        .ok_or_else(|| bad("the server sent no bbsBlsBase64"))?
+        .iter()
+        .map(|m| multibase::from_base64(m.as_str().unwrap_or_default()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| bad("the server sent a message that is not base64"))?;
+    let bbs_signature = pair
+        .sign(&messages, &mut OsRng)
+        .map_err(|e| bad(format!("BBS+ signing: {e}")))?;
+    call(
+        conn,
+        "/cred/v1/vc/submit",
+        Some(&json!({
+            "vcId": vc_id,
+            "ed25519PubKey": key.verifying_key().to_zetrix(),
+            "ed25519SignData": key.sign(&input).to_hex(),
+            "bbsBlsPubKey": pair.public().to_multibase(),
+            "bbsBlsSignData": bbs_signature.to_multibase(),
+        })),
+    )
+    .await
+}
+
+async fn download(conn: &Connection, vc_id: &str) -> Result<Value, Failure> {
+    let keys = KeyFile::open(&conn.keys)?;
+    let key = keys.signing_key("holder", "privateKey")?;
+    call(
+        conn,
+        "/cred/v1/vc/download",
+        Some(&json!({ "vcId": vc_id, "signVcId": key.sign(vc_id.as_bytes()).to_hex(), "isIssuer": false })),
+    )
+    .await
+}
+
+async fn revoke(conn: &Connection, vc_id: &str, remark: Option<&str>) -> Result<Value, Failure> {
+    let keys = KeyFile::open(&conn.keys)?;
+    let key = keys.signing_key("issuer", "privateKey")?;
+    let address = VerifyingKey::address(&key.verifying_key()).to_string();
+    let mut request = json!({ "vcId": vc_id, "issuerAddress": address });
+    if let Some(r) = remark {
+        request["remark"] = json!(r);
+    }
+    let created = call(conn, "/cred/v1/vc/revoke/create", Some(&request)).await?;
+    sign_blob(conn, &key, &created, "/cred/v1/vc/revoke/submit").await
+}
+
+/// Runs an `issuer` command.
+pub fn issuer(cmd: IssuerCommand) -> Result<Output, Failure> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        match cmd {
+            IssuerCommand::Onboard { conn } => onboard(&conn).await,
+            IssuerCommand::Issue {
+                vc_id,
+                issuance_date,
+                expiration_date,
+                data,
+                conn,
+            } => {
+                issue(
+                    &conn,
+                    &vc_id,
+                    issuance_date.as_deref(),
+                    expiration_date.as_deref(),
+                    data.as_deref(),
+                )
+                .await
+            }
+            IssuerCommand::Revoke {
+                vc_id,
+                remark,
+                conn,
+            } => revoke(&conn, &vc_id, remark.as_deref()).await,
+        }
+    })
+    .map(Output::from)
+}
+
+/// Runs a `template` command.
+pub fn template(cmd: TemplateCommand) -> Result<Output, Failure> {
+    let TemplateCommand::Create { file, conn } = cmd;
+    runtime()?
+        .block_on(template_create(&conn, &file))
+        .map(Output::from)
+}
+
+/// Runs a `holder` command.
+pub fn holder(cmd: HolderCommand) -> Result<Output, Failure> {
+    runtime()?
+        .block_on(async {
+            match cmd {
+                HolderCommand::Apply {
+                    template,
+                    data,
+                    conn,
+                } => apply(&conn, &template, &data).await,
+                HolderCommand::Download { vc_id, conn } => download(&conn, &vc_id).await,
+            }
+        })
+        .map(Output::from)
+}

@@ -1,0 +1,260 @@
+//! DID attributes (ledger.md "Identities"; the seed's Identity Platform step): the issuer's
+//! BBS+ public keys and X25519 key-agreement keys, each with a validity window, anchored in the
+//! issuer's own KEL by an `ixn` the issuer signs (blob pattern). The DID document lists them as
+//! `#delegateKey-N`, numbered from 1 in the order each key first appears in the KEL.
+//!
+//! An anchor is one JSON object in the `ixn`'s `a` list, members in this order:
+//! `{"t":"zcred.didAttr","type":<Bls12381G2Key2020 | X25519KeyAgreementKey2020>,
+//! "publicKeyMultibase":"z…","validFrom":<RFC 3339 UTC>[,"validUntil":<RFC 3339 UTC>]}`.
+//! A later anchor for the same key replaces its window (anchor `validUntil` = now to retire a
+//! key early). The BBS+ key is `z` + Base58 of the 96-byte G2 point (api.md §2.5); the X25519
+//! key is `z` + Base58 of the multicodec `x25519-pub` (0xec 0x01) and the 32 bytes.
+//!
+//! `POST /zcred/v1/issuer/attributes/create` `{did, bbsPublicKey?, x25519PublicKey?,
+//! validFrom?, validUntil?}` → `{blobId, blob}`; `…/attributes/submit` `{blobId, signerList}` →
+//! `{did, txHash, attributes}`. A blob made before the issuer's KEL moved on is stale: 409.
+
+use axum::extract::State;
+use axum::Extension;
+use serde_json::{json, Map, Value};
+use time::OffsetDateTime;
+use zcred_crypto::{bbs, multibase};
+use zcred_ledger::{flows, Key, Ledger, Message};
+use zcred_model::Did;
+
+use crate::access::Caller;
+use crate::blobs;
+use crate::body::{optional_string, string, Body};
+use crate::error::{ApiError, Envelope};
+use crate::issuer::{check_issuer, recorded};
+use crate::{AppState, Store};
+
+const KIND: &str = "issuer-attributes";
+const TAG: &str = "zcred.didAttr";
+/// The verification-method type of a BBS+ key.
+pub const BBS_TYPE: &str = "Bls12381G2Key2020";
+/// The verification-method type of an X25519 key.
+pub const X25519_TYPE: &str = "X25519KeyAgreementKey2020";
+const X25519_PUB: [u8; 2] = [0xec, 0x01];
+
+/// One key of an issuer's DID document, with its window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DidAttribute {
+    /// The fragment, `delegateKey-N`.
+    pub fragment: String,
+    /// [`BBS_TYPE`] or [`X25519_TYPE`].
+    pub kind: String,
+    /// `z…`.
+    pub public_key: String,
+    /// Valid from (RFC 3339).
+    pub valid_from: OffsetDateTime,
+    /// Valid until (RFC 3339), if limited.
+    pub valid_until: Option<OffsetDateTime>,
+}
+
+impl DidAttribute {
+    /// Whether the key is valid at `at`.
+    pub fn valid_at(&self, at: OffsetDateTime) -> bool {
+        self.valid_from <= at && self.valid_until.is_none_or(|u| at < u)
+    }
+
+    /// The DID document's verification method.
+    pub fn method(&self, did: &str) -> Value {
+        let mut m = json!({
+            "id": format!("{did}#{}", self.fragment),
+            "type": self.kind,
+            "controller": did,
+            "publicKeyMultibase": self.public_key,
+            "validFrom": zcred_model::time::format_seconds(self.valid_from),
+        });
+        if let Some(until) = self.valid_until {
+            m["validUntil"] = json!(zcred_model::time::format_seconds(until));
+        }
+        m
+    }
+}
+
+/// The DID attributes anchored in the KEL of `prefix`, in order of first appearance.
+pub fn list(ledger: &Ledger, prefix: &str) -> Vec<DidAttribute> {
+    let mut out: Vec<DidAttribute> = Vec::new();
+    let Some(kel) = ledger.key_state(prefix) else {
+        return out;
+    };
+    for sn in 0..=kel.sn {
+        let Some(event) = ledger.kel_event(prefix, sn) else {
+            continue;
+        };
+        for anchor in event.anchors() {
+            if anchor.get("t").and_then(Value::as_str) != Some(TAG) {
+                continue;
+            }
+            let text = |name: &str| anchor.get(name).and_then(Value::as_str);
+            let (Some(kind), Some(key), Some(from)) =
+                (text("type"), text("publicKeyMultibase"), text("validFrom"))
+            else {
+                continue;
+            };
+            let Ok(valid_from) = zcred_model::time::parse(from) else {
+                continue;
+            };
+            let valid_until = text("validUntil").and_then(|u| zcred_model::time::parse(u).ok());
+            match out
+                .iter_mut()
+                .find(|a| a.public_key == key && a.kind == kind)
+            {
+                Some(known) => {
+                    known.valid_from = valid_from;
+                    known.valid_until = valid_until;
+                }
+                None => out.push(DidAttribute {
+                    fragment: format!("delegateKey-{}", out.len() + 1),
+                    kind: kind.to_owned(),
+                    public_key: key.to_owned(),
+                    valid_from,
+                    valid_until,
+                }),
+            }
+        }
+    }
+    out
+}
+
+fn date(body: &Map<String, Value>, name: &str) -> Result<Option<OffsetDateTime>, ApiError> {
+    optional_string(body, name)?
+        .map(|text| {
+            zcred_model::time::parse(text).map_err(|e| {
+                ApiError::invalid_format(format!("/{name}: {e}")).at(format!("/{name}"))
+            })
+        })
+        .transpose()
+}
+
+/// `…/attributes/create`.
+pub async fn create<S: Store>(
+    State(state): State<AppState<S>>,
+    Extension(caller): Extension<Caller>,
+    Body(body): Body,
+) -> Result<Envelope, ApiError> {
+    let did = Did::parse(string(&body, "did")?)
+        .map_err(|e| ApiError::invalid_format(format!("/did: {e}")).at("/did"))?;
+    let mut keys = Vec::new();
+    if let Some(text) = optional_string(&body, "bbsPublicKey")? {
+        let key = bbs::PublicKey::from_multibase(text).map_err(|e| {
+            ApiError::invalid_format(format!("/bbsPublicKey: {e}")).at("/bbsPublicKey")
+        })?;
+        keys.push((BBS_TYPE, key.to_multibase()));
+    }
+    if let Some(text) = optional_string(&body, "x25519PublicKey")? {
+        let raw = multibase::from_base64url(text)
+            .ok()
+            .filter(|b| b.len() == 32)
+            .ok_or_else(|| {
+                ApiError::invalid_format("/x25519PublicKey must be base64url of 32 bytes")
+                    .at("/x25519PublicKey")
+            })?;
+        let mut bytes = X25519_PUB.to_vec();
+        bytes.extend_from_slice(&raw);
+        keys.push((X25519_TYPE, multibase::encode_base58btc(&bytes)));
+    }
+    if keys.is_empty() {
+        return Err(ApiError::missing("/bbsPublicKey"));
+    }
+    let now = OffsetDateTime::now_utc();
+    let from = date(&body, "validFrom")?.unwrap_or(now);
+    let until = date(&body, "validUntil")?;
+    if until.is_some_and(|u| u <= from) {
+        return Err(
+            ApiError::invalid_request("validUntil must be after validFrom").at("/validUntil"),
+        );
+    }
+    let original = did
+        .key()
+        .map_err(|e| ApiError::invalid_format(format!("/did: {e}")).at("/did"))?;
+    let prefix = Key::new(&original, true).to_string();
+    let kel = state
+        .ledger(|l| l.key_state(&prefix).cloned())
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "issuer {did} has no KEL here; submit its inception first"
+            ))
+        })?;
+    check_issuer(&caller, &did)?;
+    blobs::one_at_a_time(state.journal().store(), KIND, &prefix).await?;
+    let anchors: Vec<Map<String, Value>> = keys
+        .iter()
+        .map(|(kind, key)| {
+            let mut a = Map::new();
+            a.insert("t".into(), json!(TAG));
+            a.insert("type".into(), json!(kind));
+            a.insert("publicKeyMultibase".into(), json!(key));
+            a.insert(
+                "validFrom".into(),
+                json!(zcred_model::time::format_seconds(from)),
+            );
+            if let Some(u) = until {
+                a.insert(
+                    "validUntil".into(),
+                    json!(zcred_model::time::format_seconds(u)),
+                );
+            }
+            a
+        })
+        .collect();
+    let ixn = zcred_ledger::build::interact(&kel.prefix, kel.sn + 1, &kel.said, &anchors)
+        .map_err(ApiError::internal)?;
+    let mut payload = Map::new();
+    payload.insert("did".into(), json!(did.as_str()));
+    blobs::hand_out(
+        state.journal().store(),
+        &caller,
+        KIND,
+        &prefix,
+        ixn.raw(),
+        payload,
+        Map::new(),
+    )
+    .await
+}
+
+/// `…/attributes/submit`.
+pub async fn submit<S: Store>(
+    State(state): State<AppState<S>>,
+    Extension(caller): Extension<Caller>,
+    Body(body): Body,
+) -> Result<Envelope, ApiError> {
+    let signers = blobs::signers(&body)?;
+    let pending = blobs::take(state.journal().store(), &caller, KIND, &body).await?;
+    let did = Did::parse(pending.text("did")?).map_err(ApiError::internal)?;
+    check_issuer(&caller, &did)?;
+    let ixn = zcred_ledger::Event::parse(&pending.bytes).map_err(ApiError::internal)?;
+    let (sn, key) = state
+        .ledger(|l| {
+            l.key_state(ixn.prefix())
+                .map(|k| (k.sn, k.keys.first().and_then(|k| k.verifying_key().ok())))
+        })
+        .await?
+        .ok_or_else(|| ApiError::internal("the issuer has no KEL"))?;
+    if sn + 1 != ixn.sn() {
+        return Err(ApiError::invalid_state(
+            "the issuer's KEL moved on since this blob was made; create a fresh blob",
+        ));
+    }
+    let key = key.ok_or_else(|| ApiError::internal("the issuer has no usable key"))?;
+    let signature = blobs::check_signers(&signers, &pending.bytes, &key)?;
+    let said = ixn.said().to_string();
+    let prefix = ixn.prefix().to_owned();
+    let message = Message::event(ixn, flows::controller_signature(signature));
+    recorded(state.record(vec![message], pending.id).await, |e| {
+        ApiError::invalid_state(format!(
+            "the issuer's KEL moved on since this blob was made ({e}); create a fresh blob"
+        ))
+    })?;
+    let listed = state.ledger(|l| list(l, &prefix)).await?;
+    let attributes: Vec<Value> = listed.iter().map(|a| a.method(did.as_str())).collect();
+    Ok(Envelope(json!({
+        "did": did.as_str(),
+        "txHash": said,
+        "attributes": attributes,
+    })))
+}
