@@ -19,14 +19,14 @@ use axum::Extension;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 use zcred_crypto::{bbs, multibase};
-use zcred_ledger::{flows, Key, Ledger, Message};
+use zcred_ledger::{flows, Ledger, Message};
 use zcred_model::Did;
 
 use crate::access::Caller;
 use crate::blobs;
-use crate::body::{optional_string, string, Body};
+use crate::body::{optional_string, Body};
 use crate::error::{ApiError, Envelope};
-use crate::issuer::{check_issuer, recorded};
+use crate::issuer::{check_issuer, issuer_of, key_for_next, recorded};
 use crate::{AppState, Store};
 
 const KIND: &str = "issuer-attributes";
@@ -135,8 +135,6 @@ pub async fn create<S: Store>(
     Extension(caller): Extension<Caller>,
     Body(body): Body,
 ) -> Result<Envelope, ApiError> {
-    let did = Did::parse(string(&body, "did")?)
-        .map_err(|e| ApiError::invalid_format(format!("/did: {e}")).at("/did"))?;
     let mut keys = Vec::new();
     if let Some(text) = optional_string(&body, "bbsPublicKey")? {
         let key = bbs::PublicKey::from_multibase(text).map_err(|e| {
@@ -167,19 +165,8 @@ pub async fn create<S: Store>(
             ApiError::invalid_request("validUntil must be after validFrom").at("/validUntil"),
         );
     }
-    let original = did
-        .key()
-        .map_err(|e| ApiError::invalid_format(format!("/did: {e}")).at("/did"))?;
-    let prefix = Key::new(&original, true).to_string();
-    let kel = state
-        .ledger(|l| l.key_state(&prefix).cloned())
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "issuer {did} has no KEL here; submit its inception first"
-            ))
-        })?;
-    check_issuer(&caller, &did)?;
+    let (did, kel, _) = issuer_of(&state, &caller, &body).await?;
+    let prefix = kel.prefix.to_string();
     blobs::one_at_a_time(state.journal().store(), KIND, &prefix).await?;
     let anchors: Vec<Map<String, Value>> = keys
         .iter()
@@ -228,19 +215,7 @@ pub async fn submit<S: Store>(
     let did = Did::parse(pending.text("did")?).map_err(ApiError::internal)?;
     check_issuer(&caller, &did)?;
     let ixn = zcred_ledger::Event::parse(&pending.bytes).map_err(ApiError::internal)?;
-    let (sn, key) = state
-        .ledger(|l| {
-            l.key_state(ixn.prefix())
-                .map(|k| (k.sn, k.keys.first().and_then(|k| k.verifying_key().ok())))
-        })
-        .await?
-        .ok_or_else(|| ApiError::internal("the issuer has no KEL"))?;
-    if sn + 1 != ixn.sn() {
-        return Err(ApiError::invalid_state(
-            "the issuer's KEL moved on since this blob was made; create a fresh blob",
-        ));
-    }
-    let key = key.ok_or_else(|| ApiError::internal("the issuer has no usable key"))?;
+    let key = key_for_next(&state, &ixn).await?;
     let signature = blobs::check_signers(&signers, &pending.bytes, &key)?;
     let said = ixn.said().to_string();
     let prefix = ixn.prefix().to_owned();

@@ -149,23 +149,7 @@ pub struct Signer {
 
 fn signer_at(entry: &Map<String, Value>, at: &str) -> Result<Signer, ApiError> {
     let field = |name: &str| format!("{at}/{name}");
-    let sig_text = match entry.get("signBlob") {
-        Some(Value::String(s)) if !s.is_empty() => s,
-        Some(Value::String(_)) | None | Some(Value::Null) => {
-            return Err(ApiError::missing(&field("signBlob")))
-        }
-        Some(_) => {
-            return Err(ApiError::invalid_signature_format(format!(
-                "{} must be a hex string",
-                field("signBlob")
-            ))
-            .at(field("signBlob")))
-        }
-    };
-    let signature = Signature::from_hex(sig_text).map_err(|e| {
-        ApiError::invalid_signature_format(format!("{}: {e}", field("signBlob")))
-            .at(field("signBlob"))
-    })?;
+    let signature = crate::body::signature(entry, "signBlob", at)?;
     let key_text = match entry.get("publicKey") {
         Some(Value::String(s)) if !s.is_empty() => s,
         _ => return Err(ApiError::missing(&field("publicKey"))),

@@ -82,3 +82,28 @@ pub fn array<'a>(
         Some(_) => Err(ApiError::invalid_format(format!("{pointer} must be an array")).at(pointer)),
     }
 }
+
+/// A required hex Ed25519 signature member `name` of `map`, named in errors as `{at}/{name}`:
+/// missing or empty → 400 `MISSING_FIELD`; not a string, a wrong length or not hex → 400
+/// `INVALID_SIGNATURE_FORMAT` (api.md §2.4).
+pub fn signature(
+    map: &Map<String, Value>,
+    name: &str,
+    at: &str,
+) -> Result<zcred_crypto::zetrix::Signature, ApiError> {
+    let pointer = format!("{at}/{name}");
+    let text = match map.get(name) {
+        Some(Value::String(s)) if !s.is_empty() => s,
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            return Err(ApiError::missing(&pointer))
+        }
+        Some(_) => {
+            return Err(ApiError::invalid_signature_format(format!(
+                "{pointer} must be a hex string"
+            ))
+            .at(pointer))
+        }
+    };
+    zcred_crypto::zetrix::Signature::from_hex(text)
+        .map_err(|e| ApiError::invalid_signature_format(format!("{pointer}: {e}")).at(pointer))
+}

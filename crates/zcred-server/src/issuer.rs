@@ -160,7 +160,7 @@ const DELEGATION: &str = "issuer-delegation";
 
 /// The issuer named by the body's `did` (its key state, and the agent it delegated if any),
 /// with the caller's right to act for it.
-async fn issuer_of<S: Store>(
+pub(crate) async fn issuer_of<S: Store>(
     state: &AppState<S>,
     caller: &Caller,
     body: &Map<String, Value>,
@@ -184,6 +184,26 @@ async fn issuer_of<S: Store>(
     })?;
     check_issuer(caller, &did)?;
     Ok((did, issuer, agent))
+}
+
+/// The key in force of the issuer whose KEL `event` (made from a blob) extends: 409 when the
+/// KEL moved on since the blob was made (two events at one sn would be duplicity).
+pub(crate) async fn key_for_next<S: Store>(
+    state: &AppState<S>,
+    event: &zcred_ledger::Event,
+) -> Result<VerifyingKey, ApiError> {
+    let (sn, keys) = state
+        .ledger(|l| l.key_state(event.prefix()).map(|k| (k.sn, k.keys.clone())))
+        .await?
+        .ok_or_else(|| ApiError::internal("the issuer has no KEL"))?;
+    if sn + 1 != event.sn() {
+        return Err(ApiError::invalid_state(
+            "the issuer's KEL moved on since this blob was made; create a fresh blob",
+        ));
+    }
+    keys.first()
+        .and_then(|k| k.verifying_key().ok())
+        .ok_or_else(|| ApiError::internal("the issuer has no usable key"))
 }
 
 /// `…/delegation/create`.
@@ -255,22 +275,7 @@ pub async fn delegation_submit<S: Store>(
     let approval = zcred_ledger::Event::parse(&pending.bytes).map_err(ApiError::internal)?;
     // The approval must extend the issuer's KEL as it is now (else the blob is stale: two
     // approvals at one sn would be duplicity), signed by the keys in force now.
-    let (issuer_sn, issuer_keys) = state
-        .ledger(|l| {
-            l.key_state(approval.prefix())
-                .map(|k| (k.sn, k.keys.clone()))
-        })
-        .await?
-        .ok_or_else(|| ApiError::internal("the approving issuer has no KEL"))?;
-    if issuer_sn + 1 != approval.sn() {
-        return Err(ApiError::invalid_state(
-            "the issuer's KEL moved on since this blob was made; create a fresh blob",
-        ));
-    }
-    let issuer_key = issuer_keys
-        .first()
-        .and_then(|k| k.verifying_key().ok())
-        .ok_or_else(|| ApiError::internal("the approving issuer has no key"))?;
+    let issuer_key = key_for_next(&state, &approval).await?;
     let signature = blobs::check_signers(&signers, &pending.bytes, &issuer_key)?;
 
     // The agent, rebuilt from its sealed keys: the same keys give the same dip.

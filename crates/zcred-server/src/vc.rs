@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
-use zcred_crypto::zetrix::{Address, Signature, VerifyingKey};
+use zcred_crypto::zetrix::{Address, VerifyingKey};
 use zcred_crypto::{bbs, jws, multibase, OsRng};
 use zcred_ledger::{flows, Said};
 use zcred_model::template::{Format, Supplier};
@@ -173,25 +173,6 @@ fn aliased<'a>(
         (false, true) => Ok(alias),
         _ => Ok(name),
     }
-}
-
-fn signature_field(body: &Map<String, Value>, name: &str) -> Result<Signature, ApiError> {
-    let text = match body.get(name) {
-        None | Some(Value::Null) => return Err(ApiError::missing(&format!("/{name}"))),
-        Some(Value::String(s)) if s.is_empty() => {
-            return Err(ApiError::missing(&format!("/{name}")))
-        }
-        Some(Value::String(s)) => s,
-        Some(_) => {
-            return Err(
-                ApiError::invalid_signature_format(format!("/{name} must be a hex string"))
-                    .at(format!("/{name}")),
-            )
-        }
-    };
-    Signature::from_hex(text).map_err(|e| {
-        ApiError::invalid_signature_format(format!("/{name}: {e}")).at(format!("/{name}"))
-    })
 }
 
 fn zetrix_key_field(body: &Map<String, Value>, name: &str) -> Result<VerifyingKey, ApiError> {
@@ -441,7 +422,7 @@ pub async fn apply<S: Store>(
     Body(body): Body,
 ) -> Result<Envelope, ApiError> {
     let entries = entries(&body, false, false)?;
-    let signature = signature_field(&body, "signData")?;
+    let signature = crate::body::signature(&body, "signData", "")?;
     let key_name = aliased(&body, "publicKey", "holderPublicKey")?;
     let holder_key = zetrix_key_field(&body, key_name)?;
     let holder = Did::of_key(&holder_key);
@@ -822,7 +803,7 @@ pub async fn submit<S: Store>(
 ) -> Result<Envelope, ApiError> {
     let vc_id = did_field(&body, "vcId")?;
     let ed_key = zetrix_key_field(&body, "ed25519PubKey")?;
-    let ed_sig = signature_field(&body, "ed25519SignData")?;
+    let ed_sig = crate::body::signature(&body, "ed25519SignData", "")?;
     let bbs_key_name = aliased(&body, "bbsBlsPubKey", "bbsB1sPubKey")?;
     let bbs_text = string(&body, bbs_key_name)?;
     let bbs_key = bbs::PublicKey::from_multibase(bbs_text).map_err(|e| {
@@ -936,14 +917,6 @@ pub async fn submit<S: Store>(
         said: Some(said.to_string()),
         ..record
     };
-    let mut write = stored.transition(&next)?;
-    if let Some((key, held, count)) = counted {
-        write.states.push(StateUpdate {
-            key: key.clone(),
-            value: count.to_string(),
-        });
-        write.expect.push(Expectation { key, value: held });
-    }
     let tx = agent::anchored(&state, &issuer, None, move |_ledger, agent| {
         let iss = flows::issuance(&said, &registry, now).map_err(ApiError::internal)?;
         let iss_said = iss.said().to_string();
@@ -956,8 +929,13 @@ pub async fn submit<S: Store>(
         let mut next = next;
         next.issued = Some(iss_said);
         next.issued_tx = Some(tx.clone());
-        if let Some(row) = write.states.first_mut() {
-            row.value = serde_json::to_string(&next).map_err(ApiError::internal)?;
+        let mut write = stored.transition(&next)?;
+        if let Some((key, held, count)) = counted {
+            write.states.push(StateUpdate {
+                key: key.clone(),
+                value: count.to_string(),
+            });
+            write.expect.push(Expectation { key, value: held });
         }
         Ok((vec![ixn, tel], write, tx))
     })
@@ -976,7 +954,7 @@ pub async fn download<S: Store>(
     Body(body): Body,
 ) -> Result<Envelope, ApiError> {
     let vc_id = did_field(&body, "vcId")?;
-    let signature = signature_field(&body, "signVcId")?;
+    let signature = crate::body::signature(&body, "signVcId", "")?;
     let as_issuer = match body.get("isIssuer") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -1120,7 +1098,6 @@ pub async fn revoke_submit<S: Store>(
         remark,
         ..record
     };
-    let write = stored.transition(&next)?;
     let tx = agent::anchored(&state, &issuer, Some(pending.id), move |ledger, agent| {
         let kel = ledger
             .key_state(issuer_prefix.as_str())
@@ -1138,10 +1115,7 @@ pub async fn revoke_submit<S: Store>(
             .unwrap_or_default();
         let mut next = next;
         next.revoked_tx = Some(tx.clone());
-        let mut write = write;
-        if let Some(row) = write.states.first_mut() {
-            row.value = serde_json::to_string(&next).map_err(ApiError::internal)?;
-        }
+        let write = stored.transition(&next)?;
         Ok((vec![ixn, tel], write, tx))
     })
     .await?;
