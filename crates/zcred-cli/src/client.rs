@@ -1,8 +1,9 @@
 //! Client commands that drive a running server through the whole flow (issue 4 item 8):
-//! `issuer onboard | issue | revoke`, `template create`, `holder apply | download`.
+//! `issuer onboard | issue | rotate | revoke`, `template create`, `holder apply | download`.
 //!
-//! Keys live in a local key file (JSON, created with mode 0600, never overwritten):
-//! `{"issuer": {"privateKey", "nextPrivateKey", "bbsPrivateKey"}, "holder": {"privateKey"}}`.
+//! Keys live in a local key file (JSON, mode 0600, rewritten atomically):
+//! `{"issuer": {"did", "privateKey", "nextPrivateKey", "bbsPrivateKey"}, "holder": {"privateKey"}}`
+//! (`pendingNextPrivateKey` while a rotation is under way).
 //! Every signature is made here; the server never sees a private key. Plain `http://` only
 //! (run the service behind a TLS proxy for anything but loopback).
 
@@ -58,6 +59,17 @@ pub enum IssuerCommand {
         /// The issuer's values: a JSON array `[{"templateId", "metadata": {…}}]`.
         #[arg(long)]
         data: Option<String>,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Rotate the issuer's key: the key file's next key becomes current and a fresh next key is
+    /// committed to (the rotation is signed here with the new key). With `--agent`, rotate the
+    /// service's anchoring agent instead (its keys never leave the server; the issuer signs the
+    /// approval here). Prints {"did", "sn", "txHash", …}.
+    Rotate {
+        /// Rotate the service's anchoring agent for this issuer, not the issuer's own key.
+        #[arg(long)]
+        agent: bool,
         #[command(flatten)]
         conn: Connection,
     },
@@ -173,6 +185,23 @@ impl KeyFile {
         self.save()
     }
 
+    /// Sets `role.name` and writes the file.
+    fn set(&mut self, role: &str, name: &str, value: &str) -> Result<(), Failure> {
+        let Some(Value::Object(keys)) = self.doc.get_mut(role) else {
+            return Err(bad(format!("{} has no {role}", self.path.display())));
+        };
+        keys.insert(name.into(), json!(value));
+        self.save()
+    }
+
+    /// Removes `role.name` and writes the file.
+    fn remove(&mut self, role: &str, name: &str) -> Result<(), Failure> {
+        if let Some(Value::Object(keys)) = self.doc.get_mut(role) {
+            keys.remove(name);
+        }
+        self.save()
+    }
+
     fn save(&self) -> Result<(), Failure> {
         let text = Zeroizing::new(
             serde_json::to_string_pretty(&self.doc).map_err(|e| bad(format!("key file: {e}")))?,
@@ -271,12 +300,82 @@ fn did_of(key: &SigningKey) -> String {
     Did::of_key(&key.verifying_key()).to_string()
 }
 
+/// The issuer's DID: the one the key file recorded at onboarding (it stays after a rotation),
+/// or that of its first key.
+fn issuer_did(file: &KeyFile) -> Result<String, Failure> {
+    match file.get("issuer", "did") {
+        Some(did) => Ok(did.to_string()),
+        None => Ok(did_of(&file.signing_key("issuer", "privateKey")?)),
+    }
+}
+
+/// The `publicKeyMultibase` of an Ed25519 key in a DID document.
+fn ed25519_multibase(key: &VerifyingKey) -> String {
+    let mut bytes = vec![0xed, 0x01];
+    bytes.extend_from_slice(&key.to_bytes());
+    multibase::encode_base58btc(&bytes)
+}
+
+async fn rotate(conn: &Connection, agent: bool) -> Result<Value, Failure> {
+    let mut file = KeyFile::open(&conn.keys)?;
+    let did = issuer_did(&file)?;
+    let key = file.signing_key("issuer", "privateKey")?;
+    if agent {
+        let created = call(
+            conn,
+            "/zcred/v1/issuer/agent/rotation/create",
+            Some(&json!({ "did": did })),
+        )
+        .await?;
+        return sign_blob(
+            conn,
+            &key,
+            &created,
+            "/zcred/v1/issuer/agent/rotation/submit",
+        )
+        .await;
+    }
+    file.set("issuer", "did", &did)?;
+    let next = file.signing_key("issuer", "nextPrivateKey")?;
+    // The fresh next key is written to the key file before the rotation is sent, so that a
+    // rotation that lands while this process dies is finished by running the command again.
+    if file.get("issuer", "pendingNextPrivateKey").is_none() {
+        let fresh = SigningKey::generate(&mut OsRng);
+        file.set("issuer", "pendingNextPrivateKey", &fresh.to_zetrix())?;
+    }
+    let pending = file.signing_key("issuer", "pendingNextPrivateKey")?;
+    let document = call(conn, &format!("/1.0/identifiers/{did}"), None).await?;
+    let landed = document
+        .to_string()
+        .contains(&ed25519_multibase(&next.verifying_key()));
+    let answer = if landed {
+        json!({ "did": did, "publicKey": next.verifying_key().to_zetrix(), "finished": true })
+    } else {
+        let created = call(
+            conn,
+            "/zcred/v1/issuer/rotation/create",
+            Some(&json!({
+                "did": did,
+                "publicKey": next.verifying_key().to_zetrix(),
+                "nextPublicKey": pending.verifying_key().to_zetrix(),
+            })),
+        )
+        .await?;
+        sign_blob(conn, &next, &created, "/zcred/v1/issuer/rotation/submit").await?
+    };
+    file.set("issuer", "privateKey", &next.to_zetrix())?;
+    file.set("issuer", "nextPrivateKey", &pending.to_zetrix())?;
+    file.remove("issuer", "pendingNextPrivateKey")?;
+    Ok(answer)
+}
+
 async fn onboard(conn: &Connection) -> Result<Value, Failure> {
     let mut file = KeyFile::open(&conn.keys)?;
     file.ensure("issuer")?;
     let key = file.signing_key("issuer", "privateKey")?;
     let next = file.signing_key("issuer", "nextPrivateKey")?;
-    let did = did_of(&key);
+    let did = issuer_did(&file)?;
+    file.set("issuer", "did", &did)?;
     let resolved = call(conn, &format!("/1.0/identifiers/{did}"), None)
         .await
         .ok();
@@ -302,7 +401,7 @@ async fn onboard(conn: &Connection) -> Result<Value, Failure> {
         Ok(created) => {
             Some(sign_blob(conn, &key, &created, "/zcred/v1/issuer/delegation/submit").await?)
         }
-        Err(e) if e.message.contains("delegated its agent already") => None,
+        Err(e) if e.message.contains("has delegated its agent") => None,
         Err(e) => return Err(e),
     };
     let bbs_text = file
@@ -340,7 +439,7 @@ async fn template_create(conn: &Connection, file: &Path) -> Result<Value, Failur
     let Ok(Value::Object(mut template)) = serde_json::from_slice::<Value>(&text) else {
         return Err(bad(format!("{}: not a JSON object", file.display())));
     };
-    template.insert("issuerZid".into(), json!(did_of(&key)));
+    template.insert("issuerZid".into(), json!(issuer_did(&keys)?));
     let created = call(
         conn,
         "/cred/tds/template/blob/create",
@@ -471,6 +570,7 @@ pub fn issuer(cmd: IssuerCommand) -> Result<Output, Failure> {
                 )
                 .await
             }
+            IssuerCommand::Rotate { agent, conn } => rotate(&conn, agent).await,
             IssuerCommand::Revoke {
                 vc_id,
                 remark,

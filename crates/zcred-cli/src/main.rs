@@ -239,6 +239,10 @@ enum VcCommand {
         /// The issuer's BBS+ public key (`z…`).
         #[arg(long)]
         issuer_bbs_key: String,
+        /// The issuer's DID, when `--issuer-key` is its key in force after a rotation (the
+        /// DID stays; see its DID document's `#controllerKey`).
+        #[arg(long)]
+        issuer_did: Option<String>,
         /// Evaluate the validity dates at this RFC 3339 time (default: now).
         #[arg(long)]
         at: Option<String>,
@@ -321,9 +325,16 @@ fn run(command: Command) -> Result<Output, Failure> {
         Command::Vc(VcCommand::Verify {
             issuer_key,
             issuer_bbs_key,
+            issuer_did,
             at,
             vc,
-        }) => vc_verify(&issuer_key, &issuer_bbs_key, at.as_deref(), &vc),
+        }) => vc_verify(
+            &issuer_key,
+            &issuer_bbs_key,
+            issuer_did.as_deref(),
+            at.as_deref(),
+            &vc,
+        ),
         Command::Ledger(cmd) => ledger_command(cmd),
     }
 }
@@ -727,6 +738,7 @@ fn bbs_command(cmd: BbsCommand) -> Result<Output, Failure> {
 fn vc_verify(
     issuer_key: &str,
     issuer_bbs_key: &str,
+    issuer_did: Option<&str>,
     at: Option<&str>,
     path: &PathBuf,
 ) -> Result<Output, Failure> {
@@ -734,6 +746,9 @@ fn vc_verify(
         VerifyingKey::from_zetrix(issuer_key).map_err(|e| bad(format!("--issuer-key: {e}")))?;
     let bbs_key = bbs::PublicKey::from_multibase(issuer_bbs_key)
         .map_err(|e| bad(format!("--issuer-bbs-key: {e}")))?;
+    let did = issuer_did
+        .map(|d| zcred_model::Did::parse(d).map_err(|e| bad(format!("--issuer-did: {e}"))))
+        .transpose()?;
     let at = match at {
         Some(t) => zcred_model::time::parse(t).map_err(|e| bad(format!("--at: {e}")))?,
         None => time::OffsetDateTime::now_utc(),
@@ -751,6 +766,7 @@ fn vc_verify(
         IssuerKeys {
             ed25519: &ed25519,
             bbs: &bbs_key,
+            did: did.as_ref(),
         },
         at,
     );

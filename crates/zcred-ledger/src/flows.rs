@@ -38,6 +38,36 @@ pub fn issuer_inception(
     .build()
 }
 
+/// The rotation an issuer signs (with its new key) after its KEL's latest event `prior` at
+/// `sn - 1`: `key` becomes the signing key (its digest must be the one the last establishment
+/// event committed to) and the KEL commits to `next`, or, when the client supplies none, to the
+/// digest of `key` itself (weaker, as at inception).
+pub fn issuer_rotation(
+    issuer: &Prefix,
+    sn: u64,
+    prior: &Said,
+    key: &VerifyingKey,
+    next: Option<&VerifyingKey>,
+) -> Result<Event, EventError> {
+    let current = Key::new(key, true);
+    let next_key = next.map_or_else(|| current.clone(), |n| Key::new(n, true));
+    Rotate {
+        prefix: issuer.clone(),
+        sn,
+        prior: prior.clone(),
+        keys: vec![current],
+        kt: None,
+        next: vec![next_key.next_digest()],
+        nt: None,
+        cuts: vec![],
+        adds: vec![],
+        toad: 0,
+        anchors: vec![],
+        delegated: false,
+    }
+    .build()
+}
+
 /// The issuer `ixn` that approves the agent's delegated inception (or rotation): one seal of it.
 pub fn approve_delegation(
     issuer: &Prefix,

@@ -81,6 +81,10 @@ pub struct IssuerKeys<'a> {
     pub ed25519: &'a VerifyingKey,
     /// The issuer's BBS+ key.
     pub bbs: &'a bbs::PublicKey,
+    /// The issuer's DID when `ed25519` is not its first key (the issuer rotated; the DID
+    /// stays). `None`: the DID of `ed25519`. The verifier vouches that the key was the DID's
+    /// key in force, e.g. from the DID document or a verified ledger export.
+    pub did: Option<&'a Did>,
 }
 
 /// Runs every check on `credential` at time `at`.
@@ -89,7 +93,10 @@ pub fn verify_credential(
     keys: IssuerKeys<'_>,
     at: OffsetDateTime,
 ) -> Report {
-    let issuer_did = Did::of_key(keys.ed25519);
+    let issuer_did = keys
+        .did
+        .cloned()
+        .unwrap_or_else(|| Did::of_key(keys.ed25519));
     let checks = vec![
         outcome(
             "issuer",

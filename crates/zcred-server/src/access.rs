@@ -133,12 +133,6 @@ impl RateLimiter {
 
 /// Paths served without an API key: DID resolution (public), and the operator's paths, which
 /// take the admin token instead (checked by `admin::require_admin`).
-fn is_public(path: &str) -> bool {
-    path.starts_with("/1.0/identifiers/")
-        || path == "/getAccountMetaData"
-        || crate::admin::is_admin_path(path)
-}
-
 /// The key in `Authorization: Bearer <key>` (or a bare `Authorization: <key>`).
 fn presented_key(req: &Request) -> Result<&str, ApiError> {
     let header = req.headers().get(AUTHORIZATION).ok_or_else(|| {
@@ -170,7 +164,8 @@ pub async fn require_key<S: Store>(
     mut req: Request,
     next: Next,
 ) -> Response {
-    if is_public(req.uri().path()) {
+    // Public routes need no key; admin routes have their own token (checked before this).
+    if crate::routes::access_of(&req) != crate::routes::Access::Key {
         return next.run(req).await;
     }
     let hash = match presented_key(&req) {

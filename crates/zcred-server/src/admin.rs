@@ -118,18 +118,13 @@ pub fn token_digest(text: &str) -> [u8; 32] {
     Sha256::digest(text.trim().as_bytes()).into()
 }
 
-/// The operator's paths: `/zcred/v1/admin/…` and `/metrics`.
-pub fn is_admin_path(path: &str) -> bool {
-    path.starts_with("/zcred/v1/admin/") || path == "/metrics"
-}
-
 /// Middleware for the operator's paths: the admin token, compared in constant time.
 pub async fn require_admin<S: Store>(
     State(state): State<AppState<S>>,
     req: Request,
     next: Next,
 ) -> Response {
-    if !is_admin_path(req.uri().path()) {
+    if crate::routes::access_of(&req) != crate::routes::Access::Admin {
         return next.run(req).await;
     }
     let Some(expected) = state.admin_token() else {

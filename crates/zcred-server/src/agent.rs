@@ -10,15 +10,32 @@ use zcred_ledger::verify::KeyState;
 use zcred_ledger::{Key, Ledger, Message};
 use zcred_model::Did;
 use zcred_store::{JournalError, Write};
+use zeroize::Zeroizing;
 
 use crate::access::Caller;
 use crate::admin::IssuerStatus;
 use crate::error::ApiError;
 use crate::{AppState, Store};
 
-/// The sealed record of an agent's keys: `agent/<agent prefix>/<establishment sn>`.
+/// The sealed record of an agent's keys at its inception: `agent/<agent prefix>/0`.
 pub fn record_name(agent: &str, sn: u64) -> String {
     format!("agent/{agent}/{sn}")
+}
+
+/// The sealed record of an agent's keys after a rotation at `sn` that commits to `next`:
+/// `agent/<agent prefix>/<sn>/<next-key digest>`. Sealed records are immutable, and a rotation
+/// blob may expire unsubmitted; naming the record by the fresh next key lets a later rotation
+/// at the same `sn` seal its own keys.
+pub fn rotated_record_name(agent: &str, sn: u64, next: &str) -> String {
+    format!("agent/{agent}/{sn}/{next}")
+}
+
+/// The sealed record holding the keys in force of the agent whose key state is `kel`.
+pub fn record_in_force(kel: &KeyState) -> String {
+    match (kel.last_est_sn, kel.next.first()) {
+        (0, _) | (_, None) => record_name(kel.prefix.as_str(), kel.last_est_sn),
+        (sn, Some(next)) => rotated_record_name(kel.prefix.as_str(), sn, next.as_str()),
+    }
 }
 
 /// The agent's current and next keys, opened from their sealed record.
@@ -39,6 +56,11 @@ impl AgentKeys {
         (self.current, self.next)
     }
 
+    /// The pre-committed next key.
+    pub fn next(&self) -> &SigningKey {
+        &self.next
+    }
+
     /// A controller for the agent at its recorded `state`.
     pub fn resume(self, state: &KeyState) -> Result<Controller, ApiError> {
         Controller::resume(state, self.current, self.next).ok_or_else(|| {
@@ -50,23 +72,38 @@ impl AgentKeys {
     }
 }
 
-/// Opens the sealed keys of `agent` for its establishment event at `sn`.
-pub async fn keys<S: Store>(
+/// Seals an agent's `current` and `next` keys under `record`.
+pub async fn seal<S: Store>(
     state: &AppState<S>,
-    agent: &str,
-    sn: u64,
-) -> Result<AgentKeys, ApiError> {
-    let record = record_name(agent, sn);
+    record: &str,
+    current: &SigningKey,
+    next: &SigningKey,
+) -> Result<(), ApiError> {
+    let seeds = Zeroizing::new(format!("{}\n{}", *current.to_zetrix(), *next.to_zetrix()));
+    let sealed = state
+        .master()
+        .seal(record, seeds.as_bytes())
+        .map_err(ApiError::internal)?;
+    state
+        .journal()
+        .store()
+        .put_sealed(record, &sealed)
+        .await
+        .map_err(ApiError::unavailable)
+}
+
+/// Opens the sealed agent keys under `record`.
+pub async fn keys<S: Store>(state: &AppState<S>, record: &str) -> Result<AgentKeys, ApiError> {
     let sealed = state
         .journal()
         .store()
-        .sealed(&record)
+        .sealed(record)
         .await
         .map_err(ApiError::unavailable)?
         .ok_or_else(|| ApiError::internal(format!("sealed keys {record} are missing")))?;
     let seeds = state
         .master()
-        .open(&record, &sealed)
+        .open(record, &sealed)
         .map_err(ApiError::internal)?;
     let seeds = std::str::from_utf8(&seeds).map_err(ApiError::internal)?;
     let (current, next) = seeds
@@ -174,11 +211,11 @@ pub async fn anchored<S: Store, T: Send + 'static>(
         + Send
         + 'static,
 ) -> Result<T, ApiError> {
-    let est_sn = state
-        .ledger(|l| l.key_state(&issuer.agent).map(|k| k.last_est_sn))
+    let record = state
+        .ledger(|l| l.key_state(&issuer.agent).map(record_in_force))
         .await?
         .ok_or_else(|| ApiError::internal("the issuer's agent has no KEL"))?;
-    let keys = keys(state, &issuer.agent, est_sn).await?;
+    let keys = keys(state, &record).await?;
     let agent = issuer.agent.clone();
     let task_state = state.clone();
     let outcome = tokio::spawn(async move {

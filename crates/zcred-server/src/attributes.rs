@@ -215,7 +215,7 @@ pub async fn submit<S: Store>(
     let did = Did::parse(pending.text("did")?).map_err(ApiError::internal)?;
     check_issuer(&caller, &did)?;
     let ixn = zcred_ledger::Event::parse(&pending.bytes).map_err(ApiError::internal)?;
-    let key = key_for_next(&state, &ixn).await?;
+    let key = key_for_next(&state, &ixn, &pending.id).await?;
     let signature = blobs::check_signers(&signers, &pending.bytes, &key)?;
     let said = ixn.said().to_string();
     let prefix = ixn.prefix().to_owned();

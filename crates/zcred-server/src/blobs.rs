@@ -138,6 +138,23 @@ pub async fn take<S: BlobStore>(
     })
 }
 
+/// Uses up a blob that can never succeed (its event no longer extends the KEL), so that a
+/// fresh one can be made at once; `refusal` is returned either way.
+pub async fn discard<S: crate::Store>(
+    state: &crate::AppState<S>,
+    id: &str,
+    refusal: ApiError,
+) -> ApiError {
+    let write = zcred_store::Write {
+        consume_blob: Some(id.to_owned()),
+        ..zcred_store::Write::default()
+    };
+    match state.journal().write(write).await {
+        Ok(_) | Err(zcred_store::JournalError::BlobGone) => refusal,
+        Err(e) => crate::agent::journal_error(e),
+    }
+}
+
 /// One signer of a blob.
 #[derive(Debug)]
 pub struct Signer {

@@ -26,7 +26,6 @@ use zcred_ledger::verify::KeyState;
 use zcred_ledger::{Key, Message};
 use zcred_model::Did;
 use zcred_store::JournalError;
-use zeroize::Zeroizing;
 
 use crate::access::Caller;
 use crate::blobs;
@@ -36,7 +35,10 @@ use crate::{AppState, Store};
 
 const KIND: &str = "issuer-inception";
 
-fn zetrix_key(body: &Map<String, Value>, name: &str) -> Result<Option<VerifyingKey>, ApiError> {
+pub(crate) fn zetrix_key(
+    body: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<VerifyingKey>, ApiError> {
     optional_string(body, name)?
         .map(|text| {
             VerifyingKey::from_zetrix(text).map_err(|e| {
@@ -186,20 +188,27 @@ pub(crate) async fn issuer_of<S: Store>(
     Ok((did, issuer, agent))
 }
 
-/// The key in force of the issuer whose KEL `event` (made from a blob) extends: 409 when the
-/// KEL moved on since the blob was made (two events at one sn would be duplicity).
+/// The key in force of the issuer whose KEL `event` (made from the blob `blob`) extends: 409
+/// when the KEL moved on since the blob was made (two events at one sn would be duplicity);
+/// such a blob can never succeed, so it is used up.
 pub(crate) async fn key_for_next<S: Store>(
     state: &AppState<S>,
     event: &zcred_ledger::Event,
+    blob: &str,
 ) -> Result<VerifyingKey, ApiError> {
     let (sn, keys) = state
         .ledger(|l| l.key_state(event.prefix()).map(|k| (k.sn, k.keys.clone())))
         .await?
         .ok_or_else(|| ApiError::internal("the issuer has no KEL"))?;
     if sn + 1 != event.sn() {
-        return Err(ApiError::invalid_state(
-            "the issuer's KEL moved on since this blob was made; create a fresh blob",
-        ));
+        return Err(blobs::discard(
+            state,
+            blob,
+            ApiError::invalid_state(
+                "the issuer's KEL moved on since this blob was made; create a fresh blob",
+            ),
+        )
+        .await);
     }
     keys.first()
         .and_then(|k| k.verifying_key().ok())
@@ -222,22 +231,14 @@ pub async fn delegation_create<S: Store>(
     blobs::one_at_a_time(state.journal().store(), DELEGATION, &prefix).await?;
     let current = SigningKey::generate(&mut OsRng);
     let next = SigningKey::generate(&mut OsRng);
-    let seeds = Zeroizing::new(format!("{}\n{}", *current.to_zetrix(), *next.to_zetrix()));
-    let (agent, dip) = flows::Controller::incept_delegated(&issuer.prefix, current, next)
-        .map_err(ApiError::internal)?;
+    let (agent, dip) = flows::Controller::incept_delegated(
+        &issuer.prefix,
+        SigningKey::from_zetrix(&current.to_zetrix()).map_err(ApiError::internal)?,
+        SigningKey::from_zetrix(&next.to_zetrix()).map_err(ApiError::internal)?,
+    )
+    .map_err(ApiError::internal)?;
     let record = crate::agent::record_name(agent.prefix().as_str(), 0);
-    state
-        .journal()
-        .store()
-        .put_sealed(
-            &record,
-            &state
-                .master()
-                .seal(&record, seeds.as_bytes())
-                .map_err(ApiError::internal)?,
-        )
-        .await
-        .map_err(ApiError::unavailable)?;
+    crate::agent::seal(&state, &record, &current, &next).await?;
     let approval = flows::approve_delegation(&issuer.prefix, issuer.sn + 1, &issuer.said, &dip)
         .map_err(ApiError::internal)?;
     let mut payload = Map::new();
@@ -275,11 +276,11 @@ pub async fn delegation_submit<S: Store>(
     let approval = zcred_ledger::Event::parse(&pending.bytes).map_err(ApiError::internal)?;
     // The approval must extend the issuer's KEL as it is now (else the blob is stale: two
     // approvals at one sn would be duplicity), signed by the keys in force now.
-    let issuer_key = key_for_next(&state, &approval).await?;
+    let issuer_key = key_for_next(&state, &approval, &pending.id).await?;
     let signature = blobs::check_signers(&signers, &pending.bytes, &issuer_key)?;
 
     // The agent, rebuilt from its sealed keys: the same keys give the same dip.
-    let (current, next) = crate::agent::keys(&state, &agent_prefix, 0)
+    let (current, next) = crate::agent::keys(&state, &crate::agent::record_name(&agent_prefix, 0))
         .await?
         .into_pair();
     let issuer_prefix =

@@ -6,10 +6,10 @@
 //! - [`body`]: body size limit, strict JSON and field readers that name the member at fault.
 //! - [`access`]: API keys (stored hashed), plans, and the middleware that checks the key first.
 //!
-//! Endpoints in this release: `GET /health`, `POST /cred/bbs/vc/sign` (api.md §10.0b), the
-//! issuer's KEL inception over the blob pattern (`/zcred/v1/issuer/inception/create|submit`),
-//! and DID resolution (`GET /1.0/identifiers/{did}`, public). Unknown paths are 404 and wrong
-//! methods 405, both in the envelope, after the key check.
+//! - [`routes`]: the endpoints, each once: the table that mounts them, sets who may call them,
+//!   and renders `/openapi.json` and `/docs`.
+//!
+//! Unknown paths are 404 and wrong methods 405, both in the envelope, after the key check.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -17,7 +17,6 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -35,6 +34,8 @@ pub mod error;
 mod issuer;
 pub mod keys;
 pub mod metrics;
+mod rotation;
+pub mod routes;
 pub mod templates;
 pub mod vc;
 
@@ -178,7 +179,9 @@ impl<S: Store> AppState<S> {
 }
 
 /// `GET /health`: 200 when the store answers, 503 when it does not.
-async fn health<S: Store>(State(state): State<AppState<S>>) -> Result<Envelope, ApiError> {
+pub(crate) async fn health<S: Store>(
+    State(state): State<AppState<S>>,
+) -> Result<Envelope, ApiError> {
     state
         .journal()
         .store()
@@ -226,7 +229,7 @@ async fn log_request<S: Store>(
 }
 
 /// `GET /metrics` (behind the admin token).
-async fn metrics_endpoint<S: Store>(State(state): State<AppState<S>>) -> Response {
+pub(crate) async fn metrics_endpoint<S: Store>(State(state): State<AppState<S>>) -> Response {
     (
         [(
             axum::http::header::CONTENT_TYPE,
@@ -237,58 +240,15 @@ async fn metrics_endpoint<S: Store>(State(state): State<AppState<S>>) -> Respons
         .into_response()
 }
 
-/// The router.
+/// The router: exactly the routes of [`routes::ROUTES`].
 pub fn app<S: Store>(state: AppState<S>) -> Router {
-    Router::new()
-        .route("/health", get(health::<S>))
-        .route("/metrics", get(metrics_endpoint::<S>))
-        .route("/cred/bbs/vc/sign", post(bbs_api::sign))
-        .route(
-            "/zcred/v1/issuer/inception/create",
-            post(issuer::create::<S>),
-        )
-        .route(
-            "/zcred/v1/issuer/inception/submit",
-            post(issuer::submit::<S>),
-        )
-        .route(
-            "/zcred/v1/issuer/delegation/create",
-            post(issuer::delegation_create::<S>),
-        )
-        .route(
-            "/zcred/v1/issuer/delegation/submit",
-            post(issuer::delegation_submit::<S>),
-        )
-        .route(
-            "/zcred/v1/issuer/attributes/create",
-            post(attributes::create::<S>),
-        )
-        .route(
-            "/zcred/v1/issuer/attributes/submit",
-            post(attributes::submit::<S>),
-        )
-        .route(
-            "/cred/tds/template/blob/create",
-            post(templates::blob_create::<S>),
-        )
-        .route("/cred/tds/template/create", post(templates::create::<S>))
-        .route("/cred/tds/template/submit", post(templates::submit::<S>))
-        .route("/getAccountMetaData", get(templates::context::<S>))
-        .route("/cred/v1/vc/apply", post(vc::apply::<S>))
-        .route("/cred/v1/vc/create", post(vc::create::<S>))
-        .route("/cred/v1/vc/submit", post(vc::submit::<S>))
-        .route("/cred/v1/vc/download", post(vc::download::<S>))
-        .route("/cred/v1/vc/revoke/create", post(vc::revoke_create::<S>))
-        .route("/cred/v1/vc/revoke/submit", post(vc::revoke_submit::<S>))
-        .route("/1.0/identifiers/{did}", get(did::resolve::<S>))
-        .route(
-            "/zcred/v1/admin/issuers/approve",
-            post(admin::approve_endpoint::<S>),
-        )
-        .route(
-            "/zcred/v1/admin/keys/create",
-            post(admin::create_key_endpoint::<S>),
-        )
+    let mut router = Router::new();
+    for route in routes::ROUTES {
+        if let Some(handler) = routes::handler::<S>(route) {
+            router = router.route(route.path, handler);
+        }
+    }
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

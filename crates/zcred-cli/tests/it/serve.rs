@@ -90,10 +90,8 @@ impl Server {
             .split_once("\r\n\r\n")
             .unwrap_or_else(|| panic!("{text}"));
         let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-        if head
-            .to_ascii_lowercase()
-            .contains("content-type: text/plain")
-        {
+        let lower = head.to_ascii_lowercase();
+        if lower.contains("content-type: text/plain") || lower.contains("content-type: text/html") {
             return (
                 status,
                 head.to_ascii_lowercase(),
@@ -102,6 +100,11 @@ impl Server {
         }
         let json = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
         (status, head.to_ascii_lowercase(), json)
+    }
+
+    /// The base URL (`http://host:port`).
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}", self.address)
     }
 
     pub(crate) fn post(&self, path: &str, key: Option<&str>, body: &Value) -> (u16, Value) {
@@ -171,6 +174,8 @@ fn story(store_args: &[&str]) {
         "{body}"
     );
     assert_eq!(body["messages"], json!([]));
+
+    openapi(&server);
 
     // The key comes first: no key or an unknown key is 401, even for unknown paths.
     let sign = "/cred/bbs/vc/sign";
@@ -733,4 +738,50 @@ fn admin_api(server: &Server, api_key: &str) {
         status, 400,
         "another key is not limited by this one's flood"
     );
+}
+
+/// `/openapi.json` and `/docs` are public and list every route; each route's documented
+/// security holds: without credentials a public route is never 401, every other route is.
+fn openapi(server: &Server) {
+    let (status, doc) = server.call("GET", "/openapi.json", None, b"");
+    assert_eq!(status, 200, "{doc}");
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/cred/v1/vc/apply",
+        "/cred/v1/vc/revoke/submit",
+        "/zcred/v1/issuer/rotation/create",
+        "/1.0/identifiers/{did}",
+    ] {
+        assert!(paths.contains_key(path), "{path} is documented");
+    }
+    let mut public = 0;
+    for (path, ops) in paths {
+        let concrete = path.replace(
+            "{did}",
+            "did:zid:0000000000000000000000000000000000000000000000000000000000000000",
+        );
+        for (method, op) in ops.as_object().unwrap() {
+            let method = method.to_ascii_uppercase();
+            let (status, body) = server.call(&method, &concrete, None, b"{}");
+            if op["security"] == json!([]) {
+                public += 1;
+                assert_ne!(status, 401, "{method} {path} is public: {body}");
+            } else {
+                assert_eq!(status, 401, "{method} {path} needs credentials: {body}");
+            }
+            assert!(
+                op["responses"][status.to_string()].is_object(),
+                "{method} {path} answered {status}, which it does not document"
+            );
+        }
+    }
+    assert_eq!(
+        public, 4,
+        "DID resolution, template contexts, the document and its page"
+    );
+    let (status, head, page) = server.call_with_head("GET", "/docs", None, b"");
+    assert_eq!(status, 200);
+    assert!(head.contains("text/html"), "{head}");
+    assert!(page.to_string().contains("/cred/v1/vc/download"));
 }

@@ -457,3 +457,44 @@ fn an_acdc_waits_for_its_registry() {
     };
     assert!(matches!(ledger.process(&message), Ok(Outcome::Pending(_))));
 }
+
+#[test]
+fn an_issuer_rotation_built_from_public_keys_is_the_controllers_own() {
+    let (msgs, mut issuer, mut agent, _) = onboard(70);
+    let mut ledger = Ledger::new(Options::default());
+    for m in &msgs {
+        accept(&mut ledger, m);
+    }
+    let (sn, prior) = (issuer.sn() + 1, issuer.said().clone());
+    // A rotation to a key the KEL never committed to is refused, even when that key signs it.
+    let forged =
+        flows::issuer_rotation(issuer.prefix(), sn, &prior, &key(73).verifying_key(), None)
+            .unwrap();
+    let problem = refused(&mut ledger, &signed(&forged, &[(&key(73), 0)]));
+    assert!(problem.to_string().contains("next"), "{problem}");
+    // The key the inception committed to is key(71) (onboard's issuer next key).
+    let built = flows::issuer_rotation(
+        issuer.prefix(),
+        sn,
+        &prior,
+        &key(71).verifying_key(),
+        Some(&key(72).verifying_key()),
+    )
+    .unwrap();
+    let rot = issuer.rotate(key(72)).unwrap();
+    assert_eq!(built.raw(), rot.raw());
+    accept(&mut ledger, &rot);
+    // The agent's delegated rotation is accepted once the issuer's ixn approves it.
+    let mut drt = agent.rotate(key(74)).unwrap();
+    let drt_event = drt.as_event().unwrap().clone();
+    let approval =
+        flows::approve_delegation(issuer.prefix(), issuer.sn() + 1, issuer.said(), &drt_event)
+            .unwrap();
+    assert!(ledger.process(&drt).is_err(), "a drt without approval");
+    drt.attachments.source_seals = vec![(approval.sn(), approval.said().to_string())];
+    accept(&mut ledger, &issuer.signed(approval));
+    accept(&mut ledger, &drt);
+    let state = ledger.key_state(agent.prefix().as_str()).unwrap();
+    assert_eq!(state.last_est_sn, drt_event.sn());
+    assert_eq!(state.keys, vec![Key::new(&key(73).verifying_key(), true)]);
+}

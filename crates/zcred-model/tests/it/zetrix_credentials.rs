@@ -44,6 +44,7 @@ impl Case {
         let keys = IssuerKeys {
             ed25519: &self.ed25519,
             bbs: &self.bbs,
+            did: None,
         };
         verify_credential(&vc, keys, at(when))
     }
@@ -79,6 +80,7 @@ fn zetrix_issued_credentials_verify() {
             IssuerKeys {
                 ed25519: &c.ed25519,
                 bbs: &c.bbs,
+                did: None,
             },
             inside,
         );

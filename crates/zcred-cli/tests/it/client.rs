@@ -1,0 +1,321 @@
+//! The client commands (`zcred issuer | template | holder`) against `zcred serve` on SQLite,
+//! as the README's walkthrough runs them, and then key rotation end to end: the issuer's own
+//! key (`zcred issuer rotate`) and the service's anchoring agent (`--agent`), with the
+//! rotation endpoints' refusals, a second credential issued under the rotated keys, and
+//! `zcred ledger verify` over the export.
+
+use serde_json::{json, Value};
+use zcred_crypto::zetrix::SigningKey;
+
+use crate::commands::{ok, zcred};
+use crate::serve::{error_of, Server};
+
+/// Runs a client command against `server` with `key` and the key file `keys`.
+fn client(server: &Server, key: &str, keys: &str, args: &[&str]) -> Value {
+    let url = server.url();
+    ok(&[args, &["--server", &url, "--api-key", key, "--keys", keys]].concat())
+}
+
+fn key_file(path: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn issuer_key(path: &str, name: &str) -> SigningKey {
+    SigningKey::from_zetrix(key_file(path)["issuer"][name].as_str().unwrap()).unwrap()
+}
+
+fn controller_key(server: &Server, did: &str) -> Value {
+    let (status, doc) = server.call("GET", &format!("/1.0/identifiers/{did}"), None, b"");
+    assert_eq!(status, 200, "{doc}");
+    doc["didDocument"]["verificationMethod"][0]["publicKeyMultibase"].clone()
+}
+
+fn multibase_of(key: &SigningKey) -> Value {
+    let mut bytes = vec![0xed, 0x01];
+    bytes.extend_from_slice(&key.verifying_key().to_bytes());
+    json!(zcred_crypto::multibase::encode_base58btc(&bytes))
+}
+
+/// Apply (holder), issue (issuer), download (holder): the downloaded VC.
+fn issue_one(server: &Server, si: &str, ik: &str, keys: &str, template: &str) -> (String, Value) {
+    let applied = client(
+        server,
+        si,
+        keys,
+        &[
+            "holder",
+            "apply",
+            "--template",
+            template,
+            "--data",
+            r#"{"name": "Ali bin Abu"}"#,
+        ],
+    );
+    let vc_id = applied["vcId"].as_str().unwrap().to_owned();
+    let data = format!(r#"[{{"templateId": "{template}", "metadata": {{"class": "B2"}}}}]"#);
+    let issued = client(
+        server,
+        ik,
+        keys,
+        &["issuer", "issue", &vc_id, "--data", &data],
+    );
+    assert!(issued["downloadExpiryDate"].is_u64(), "{issued}");
+    let vc = client(server, si, keys, &["holder", "download", &vc_id]);
+    (vc_id, vc)
+}
+
+/// `zcred vc verify` on `vc` with the issuer keys of the key file as they are now.
+fn verified(dir: &str, keys: &str, did: &str, vc: &Value) -> Value {
+    let path = format!("{dir}/vc-{}.json", std::process::id());
+    std::fs::write(&path, vc.to_string()).unwrap();
+    let public = issuer_key(keys, "privateKey").verifying_key().to_zetrix();
+    let bbs_secret = key_file(keys)["issuer"]["bbsPrivateKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bbs_public = ok(&["bbs", "public", "--key", &bbs_secret]);
+    let bbs_public = bbs_public["publicKeyMultibase"]
+        .as_str()
+        .or_else(|| bbs_public.as_str())
+        .unwrap()
+        .to_owned();
+    let out = zcred(&[
+        "vc",
+        "verify",
+        "--issuer-key",
+        &public,
+        "--issuer-bbs-key",
+        &bbs_public,
+        "--issuer-did",
+        did,
+        &path,
+    ]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let _ = std::fs::remove_file(&path);
+    report
+}
+
+#[test]
+fn client_commands_and_rotation_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("zcred-client-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.display().to_string();
+    let store = ["--data-dir", data.as_str()];
+    let server = Server::start(&store);
+    let keys = format!("{data}/keys.json");
+    let si = ok(&[
+        &["admin", "key", "create", "--plan", "standard"],
+        &store[..],
+    ]
+    .concat());
+    let si = si["apiKey"].as_str().unwrap().to_owned();
+
+    // The README's walkthrough.
+    let onboarded = client(&server, &si, &keys, &["issuer", "onboard"]);
+    assert_eq!(onboarded["status"], "PENDING");
+    let did = onboarded["did"].as_str().unwrap().to_owned();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&keys).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the key file is private");
+    }
+    // Onboarding again is idempotent.
+    let again = client(&server, &si, &keys, &["issuer", "onboard"]);
+    assert_eq!(again["did"], did.as_str());
+    ok(&[&["admin", "issuer", "approve", &did], &store[..]].concat());
+    let ik = ok(&[
+        &[
+            "admin", "key", "create", "--plan", "standard", "--issuer", &did,
+        ],
+        &store[..],
+    ]
+    .concat());
+    let ik = ik["apiKey"].as_str().unwrap().to_owned();
+    let template_file = format!("{data}/license.json");
+    std::fs::write(
+        &template_file,
+        json!({"templateName": "DrivingLicense", "version": "1.0.0", "credentialFormat": [
+            {"attribute": "Name", "format": "STRING", "key": "name", "mandatory": true, "type": "USER"},
+            {"attribute": "Class", "format": "STRING", "key": "class", "mandatory": true, "type": "FIXED"}]})
+        .to_string(),
+    )
+    .unwrap();
+    let template = client(&server, &ik, &keys, &["template", "create", &template_file]);
+    let template = template["templateId"].as_str().unwrap().to_owned();
+    let (_, vc) = issue_one(&server, &si, &ik, &keys, &template);
+    assert_eq!(
+        vc["credentialSubject"]["drivingLicense"]["class"], "B2",
+        "{vc}"
+    );
+    assert_eq!(verified(&data, &keys, &did, &vc)["verified"], true);
+
+    // The issuer rotates its key with the CLI.
+    let old = issuer_key(&keys, "privateKey");
+    let next = issuer_key(&keys, "nextPrivateKey");
+    assert_eq!(controller_key(&server, &did), multibase_of(&old));
+    let rotated = client(&server, &ik, &keys, &["issuer", "rotate"]);
+    assert_eq!(rotated["did"], did.as_str());
+    assert!(rotated["sn"].as_u64().unwrap() >= 2, "{rotated}");
+    assert_eq!(controller_key(&server, &did), multibase_of(&next));
+    let file = key_file(&keys);
+    assert_eq!(file["issuer"]["did"], did.as_str());
+    assert_eq!(file["issuer"]["privateKey"], next.to_zetrix().as_str());
+    assert!(file["issuer"].get("pendingNextPrivateKey").is_none());
+
+    // The old key no longer signs for the issuer: a template signed with it is refused.
+    let blob = server.post(
+        "/cred/tds/template/blob/create",
+        Some(&ik),
+        &json!({"templateName": "Old", "issuerZid": did, "version": "1.0.0", "credentialFormat": [
+            {"attribute": "Name", "format": "STRING", "key": "name", "mandatory": true, "type": "USER"}]}),
+    );
+    assert_eq!(blob.0, 200, "{}", blob.1);
+    let (got, answer) = server.post(
+        "/cred/tds/template/submit",
+        Some(&ik),
+        &signed(&blob.1["object"], &old),
+    );
+    assert_eq!(
+        (got, error_of(&answer).0.as_str()),
+        (401, "SIGNATURE_MISMATCH"),
+        "{answer}"
+    );
+
+    // The agent's rotation: a blob made before the agent anchored an issuance is stale (409),
+    // and used up by that refusal, so the CLI can rotate at once.
+    let agent_create = "/zcred/v1/issuer/agent/rotation/create";
+    let created = server.post(agent_create, Some(&ik), &json!({ "did": did }));
+    assert_eq!(created.0, 200, "{}", created.1);
+    let stale = created.1["object"].clone();
+    let again = server.post(agent_create, Some(&ik), &json!({ "did": did }));
+    assert_eq!(
+        (again.0, error_of(&again.1).0.as_str()),
+        (409, "INVALID_STATE")
+    );
+    let (_, vc2) = issue_one(&server, &si, &ik, &keys, &template);
+    let (got, answer) = server.post(
+        "/zcred/v1/issuer/agent/rotation/submit",
+        Some(&ik),
+        &signed(&stale, &next),
+    );
+    assert_eq!(
+        (got, error_of(&answer).0.as_str()),
+        (409, "INVALID_STATE"),
+        "{answer}"
+    );
+    let agent = client(&server, &ik, &keys, &["issuer", "rotate", "--agent"]);
+    assert_eq!(agent["agent"], stale["agent"]);
+    assert_eq!(agent["sn"], stale["sn"].as_u64().unwrap() + 1, "{agent}");
+    // The credential issued under the rotated issuer key verifies with that key and the DID;
+    // the first one was signed by the old key.
+    assert_eq!(verified(&data, &keys, &did, &vc2)["verified"], true);
+    assert_eq!(verified(&data, &keys, &did, &vc)["verified"], false);
+
+    // The rotated agent anchors the next issuance and the revocation.
+    let (third, _) = issue_one(&server, &si, &ik, &keys, &template);
+    client(&server, &ik, &keys, &["issuer", "revoke", &third]);
+
+    // Refusals of the rotation endpoints, on a second issuer driven over HTTP.
+    let keys2 = format!("{data}/keys2.json");
+    let did2 = client(&server, &si, &keys2, &["issuer", "onboard"])["did"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let next2 = issuer_key(&keys2, "nextPrivateKey");
+    let rotate_create = "/zcred/v1/issuer/rotation/create";
+    let stranger = SigningKey::generate(&mut zcred_crypto::OsRng);
+    let next2_text = next2.verifying_key().to_zetrix();
+    for (body, status, code, field) in [
+        (
+            json!({ "did": did2 }),
+            400,
+            "MISSING_FIELD",
+            Some("/publicKey"),
+        ),
+        (
+            json!({ "did": did2, "publicKey": stranger.verifying_key().to_zetrix() }),
+            400,
+            "INVALID_REQUEST",
+            Some("/publicKey"),
+        ),
+        (
+            json!({ "did": did2, "publicKey": next2_text, "nextPublicKey": next2_text }),
+            400,
+            "INVALID_REQUEST",
+            Some("/nextPublicKey"),
+        ),
+        (
+            json!({ "did": "did:zid:nothex", "publicKey": next2_text }),
+            400,
+            "INVALID_FORMAT",
+            Some("/did"),
+        ),
+    ] {
+        let (got, answer) = server.post(rotate_create, Some(&si), &body);
+        assert_eq!(
+            (got, error_of(&answer)),
+            (status, (code.to_owned(), field.map(str::to_owned))),
+            "{body}: {answer}"
+        );
+    }
+    // A key bound to the first issuer may not rotate the second (403), nor its agent.
+    let body = json!({ "did": did2, "publicKey": next2_text });
+    let (got, answer) = server.post(rotate_create, Some(&ik), &body);
+    assert_eq!((got, error_of(&answer).0.as_str()), (403, "FORBIDDEN"));
+    let (got, answer) = server.post(agent_create, Some(&ik), &json!({ "did": did2 }));
+    assert_eq!((got, error_of(&answer).0.as_str()), (403, "FORBIDDEN"));
+    // One pending blob per step; a rotation signed by the old key is refused (a rotation is
+    // signed by the key it makes current); signed by the new key it lands.
+    let created = server.post(rotate_create, Some(&si), &body);
+    assert_eq!(created.0, 200, "{}", created.1);
+    let created = created.1["object"].clone();
+    let (got, answer) = server.post(rotate_create, Some(&si), &body);
+    assert_eq!((got, error_of(&answer).0.as_str()), (409, "INVALID_STATE"));
+    let submit = "/zcred/v1/issuer/rotation/submit";
+    let old2 = issuer_key(&keys2, "privateKey");
+    let (got, answer) = server.post(submit, Some(&si), &signed(&created, &old2));
+    assert_eq!(
+        (got, error_of(&answer).0.as_str()),
+        (401, "SIGNATURE_MISMATCH"),
+        "{answer}"
+    );
+    let done = server.post(submit, Some(&si), &signed(&created, &next2));
+    assert_eq!(done.0, 200, "{}", done.1);
+    assert_eq!(done.1["object"]["publicKey"], next2_text.as_str());
+    assert_eq!(controller_key(&server, &did2), multibase_of(&next2));
+    let (got, answer) = server.post(submit, Some(&si), &signed(&created, &next2));
+    assert_eq!(
+        (got, error_of(&answer).0.as_str()),
+        (404, "NOT_FOUND"),
+        "used up"
+    );
+    // The second issuer is pending approval: its agent may not be rotated yet (403).
+    let (got, answer) = server.post(agent_create, Some(&si), &json!({ "did": did2 }));
+    assert_eq!(
+        (got, error_of(&answer).0.as_str()),
+        (403, "FORBIDDEN"),
+        "{answer}"
+    );
+
+    // Everything verifies offline: two issuers, two agents, three credentials, one revoked.
+    assert!(server.stop().success());
+    let stream = format!("{data}/export.cesr");
+    ok(&[&["ledger", "export", "--out", &stream], &store[..]].concat());
+    let report = ok(&["ledger", "verify", "--file", &stream]);
+    assert_eq!(report["verified"], true, "{report}");
+    assert_eq!(report["keyStates"].as_array().unwrap().len(), 4);
+    assert_eq!(report["credentials"].as_array().unwrap().len(), 3);
+    assert_eq!(report["revoked"], 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `{blobId, signerList}` for `created` signed by `key`.
+fn signed(created: &Value, key: &SigningKey) -> Value {
+    let bytes = hex::decode(created["blob"].as_str().unwrap()).unwrap();
+    json!({
+        "blobId": created["blobId"],
+        "signerList": [{ "signBlob": key.sign(&bytes).to_hex(), "publicKey": key.verifying_key().to_zetrix() }],
+    })
+}

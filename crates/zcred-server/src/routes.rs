@@ -1,0 +1,844 @@
+//! Every endpoint, once: the table [`ROUTES`] says method, path, who may call it, what its body
+//! holds and which statuses it answers; [`crate::app`] mounts exactly the table's routes, the
+//! access middleware reads a route's [`Access`] from it, and `GET /openapi.json` (OpenAPI 3.1)
+//! and `GET /docs` (HTML) are rendered from it. A route cannot be served without being
+//! documented, nor documented without being served (a unit test binds every row).
+//!
+//! `/openapi.json` and `/docs` are public, like DID resolution: they hold no data, only the
+//! contract, and tools (schemathesis, client generators) fetch them before they have a key.
+
+use std::sync::OnceLock;
+
+use axum::extract::{MatchedPath, Request};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post, MethodRouter};
+use serde_json::{json, Map, Value};
+
+use crate::{AppState, Store};
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, no key.
+    Public,
+    /// An API key (`Authorization: Bearer zk_…`), checked before anything else (api.md §1.2).
+    Key,
+    /// The operator's admin token.
+    Admin,
+}
+
+/// The JSON type of a body member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A string.
+    Str,
+    /// An integer.
+    Int,
+    /// `true` or `false`.
+    Bool,
+    /// An object.
+    Obj,
+    /// An array of objects.
+    Objects,
+    /// An array of strings.
+    Strings,
+    /// An object, or a JSON string holding one, or an array of `{key, value}` (aliases).
+    Values,
+}
+
+/// One member of a request body.
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    /// Its name.
+    pub name: &'static str,
+    /// Its type.
+    pub kind: Kind,
+    /// Required (members that have an alias are not: the alias may stand for them).
+    pub required: bool,
+    /// What it is.
+    pub about: &'static str,
+}
+
+const fn req(name: &'static str, kind: Kind, about: &'static str) -> Field {
+    Field {
+        name,
+        kind,
+        required: true,
+        about,
+    }
+}
+
+const fn opt(name: &'static str, kind: Kind, about: &'static str) -> Field {
+    Field {
+        name,
+        kind,
+        required: false,
+        about,
+    }
+}
+
+/// One endpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The path, with `{name}` for a path parameter (axum's and OpenAPI's syntax alike).
+    pub path: &'static str,
+    /// The group it belongs to.
+    pub tag: &'static str,
+    /// One line.
+    pub summary: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// Its JSON body's members (a `POST`).
+    pub body: &'static [Field],
+    /// The statuses it may answer, besides those every route may (401, 413, 429, 500, 503).
+    pub statuses: &'static [u16],
+}
+
+const SIGNED: &[Field] = &[
+    req("blobId", Kind::Str, "The blob handle from the matching create"),
+    opt(
+        "signerList",
+        Kind::Objects,
+        "1–8 `{signBlob, publicKey}`: Ed25519 signatures (hex) over the hex-decoded blob, and the Zetrix public keys that made them",
+    ),
+    opt("signBlob", Kind::Str, "Alias: one signature, with `publicKey`"),
+    opt("publicKey", Kind::Str, "Alias: the key of `signBlob`"),
+];
+
+const TEMPLATE: &[Field] = &[
+    req(
+        "templateName",
+        Kind::Str,
+        "1–128 characters; becomes a VC type",
+    ),
+    opt("issuerZid", Kind::Str, "The issuer DID (alias `issuerZID`)"),
+    req(
+        "credentialFormat",
+        Kind::Objects,
+        "1–100 attributes `{attribute, format, key, mandatory, type}` (api.md §3)",
+    ),
+    req("version", Kind::Str, "1–32 characters"),
+    opt("remark", Kind::Str, "0–1024 characters"),
+];
+
+const TEMPLATE_SIGNED_HERE: &[Field] = &[
+    req(
+        "templateName",
+        Kind::Str,
+        "1–128 characters; becomes a VC type",
+    ),
+    opt("issuerZid", Kind::Str, "The issuer DID (alias `issuerZID`)"),
+    req(
+        "credentialFormat",
+        Kind::Objects,
+        "1–100 attributes `{attribute, format, key, mandatory, type}` (api.md §3)",
+    ),
+    req("version", Kind::Str, "1–32 characters"),
+    opt("remark", Kind::Str, "0–1024 characters"),
+    req(
+        "issuerPrivateKey",
+        Kind::Str,
+        "The issuer's Zetrix private key (only when the operator enabled server-side signing)",
+    ),
+];
+
+const DID: Field = req("did", Kind::Str, "The issuer DID (`did:zid:<hex>`)");
+
+/// The table.
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: "GET",
+        path: "/health",
+        tag: "service",
+        summary: "The service and its store answer",
+        access: Access::Key,
+        body: &[],
+        statuses: &[200],
+    },
+    Route {
+        method: "GET",
+        path: "/metrics",
+        tag: "service",
+        summary: "Prometheus metrics: requests and latencies by route, issuances, revocations",
+        access: Access::Admin,
+        body: &[],
+        statuses: &[200, 404],
+    },
+    Route {
+        method: "GET",
+        path: "/openapi.json",
+        tag: "service",
+        summary: "This document",
+        access: Access::Public,
+        body: &[],
+        statuses: &[200],
+    },
+    Route {
+        method: "GET",
+        path: "/docs",
+        tag: "service",
+        summary: "The endpoints as an HTML page",
+        access: Access::Public,
+        body: &[],
+        statuses: &[200],
+    },
+    Route {
+        method: "POST",
+        path: "/cred/bbs/vc/sign",
+        tag: "bbs",
+        summary: "BBS+-sign a message list with a supplied key (api.md §10.0b); nothing is stored",
+        access: Access::Key,
+        body: &[
+            req(
+                "publicKeyMultibase",
+                Kind::Str,
+                "The BBS+ public key (`z…`)",
+            ),
+            opt(
+                "privateKeyMultibase",
+                Kind::Str,
+                "The BBS+ secret key (or `seed`)",
+            ),
+            opt(
+                "seed",
+                Kind::Str,
+                "A seed to derive the key from (or `privateKeyMultibase`)",
+            ),
+            req("data", Kind::Strings, "1–256 base64 messages"),
+        ],
+        statuses: &[200, 400],
+    },
+    Route {
+        method: "POST",
+        path: "/zcred/v1/issuer/inception/create",
+        tag: "issuer",
+        summary: "Onboarding 1: the issuer's KEL inception, to be signed by the issuer",
+        access: Access::Key,
+        body: &[
+            req(
+                "publicKey",
+                Kind::Str,
+                "The issuer's Zetrix public key (`b001…`)",
+            ),
+            opt(
+                "nextPublicKey",
+                Kind::Str,
+                "The pre-rotated next key (omitted: the KEL commits to `publicKey` itself)",
+            ),
+        ],
+        statuses: &[200, 400, 403, 409],
+    },
+    Route {
+        method: "POST",
+        path: "/zcred/v1/issuer/inception/submit",
+        tag: "issuer",
+        summary: "Onboarding 1: submit the signed inception",
+        access: Access::Key,
+        body: SIGNED,
+        statuses: &[200, 400, 401, 403, 404, 409],
+    },
+    Route {
+        method: "POST",
+        path: "/zcred/v1/issuer/delegation/create",
+        tag: "issuer",
+        summary:
+            "Onboarding 2: delegate the service's anchoring agent (the issuer signs the approval)",
+        access: Access::Key,
+        body: &[DID],
+        statuses: &[200, 400, 403, 404, 409],
+    },
+    Route {
+        method: "POST",
+        path: "/zcred/v1/issuer/delegation/submit",
+        tag: "issuer",
+        summary: "Onboarding 2: submit the signed approval; records the agent and its registry",
+        access: Access::Key,
+        body: SIGNED,
+        statuses: &[200, 400, 401, 403, 404, 409],
+    },
+    Route {
+        method: "POST",
+        path: "/zcred/v1/issuer/attributes/create",
+        tag: "issuer",
+        summary: "Onboarding 3: BBS+ and X25519 keys as DID attributes with validity",
+        access: Access::Key,
+        body: &[
+            DID,
+            opt("bbsPublicKey", Kind::Str, "A BBS+ public key (`z…`)"),
+            opt(
+                "x25519PublicKey",
+                Kind::Str,
+                "An X25519 public key (base64url)",
+            ),
+            opt("validFrom", Kind::Str, "RFC 3339 (default now)"),
+            opt("validUntil", Kind::Str, "RFC 3339 (default open)"),
+        ],
+        statuses: &[200, 400, 403, 404, 409],
+    },
+    Route {
+        method: "POST",
+        path: "/zcred/v1/issuer/attributes/submit",
+        tag: "issuer",
+        summary: "Onboarding 3: submit the signed attributes",
+        access: Access::Key,
+        body: SIGNED,
+        statuses: &[200, 400, 401, 403, 404, 409],
+    },
+    Route {
+        method: "POST",
+        path: "/zcred/v1/issuer/rotation/create",
+        tag: "issuer",
+        summary: "Rotate the issuer's key to its pre-committed next key (signed with the new key)",
+        access: Access::Key,
+        body: &[
+            DID,
+            req(
+                "publicKey",
+                Kind::Str,
+                "The new key: the one the last establishment event committed to",
+            ),
+            opt("nextPublicKey", Kind::Str, "The new pre-rotated next key"),
+        ],
+        statuses: &[200, 400, 403, 404, 409],
+    },
+    Route {
+        method: "POST",
+        path: "/zcred/v1/issuer/rotation/submit",
+        tag: "issuer",
+        summary: "Submit the issuer's signed rotation",
+        access: Access::Key,
+        body: SIGNED,
+        statuses: &[200, 400, 401, 403, 404, 409],
+    },
+    Route {
+        method: "POST",
+        path: "/zcred/v1/issuer/agent/rotation/create",
+        tag: "issuer",
+        summary: "Rotate the service's anchoring agent; the issuer signs the approval",
+        access: Access::Key,
+        body: &[DID],
+        statuses: &[200, 400, 403, 409],
+    },
+    Route {
+        method: "POST",
+        path: "/zcred/v1/issuer/agent/rotation/submit",
+        tag: "issuer",
+        summary: "Submit the signed approval of the agent's rotation",
+        access: Access::Key,
+        body: SIGNED,
+        statuses: &[200, 400, 401, 403, 404, 409],
+    },
+    Route {
+        method: "POST",
+        path: "/cred/tds/template/blob/create",
+        tag: "template",
+        summary: "7.1 Create Template Blob",
+        access: Access::Key,
+        body: TEMPLATE,
+        statuses: &[200, 400, 403, 409],
+    },
+    Route {
+        method: "POST",
+        path: "/cred/tds/template/create",
+        tag: "template",
+        summary:
+            "7.2 Create Template with server-side signing (off unless the operator enables it)",
+        access: Access::Key,
+        body: TEMPLATE_SIGNED_HERE,
+        statuses: &[200, 400, 403, 409],
+    },
+    Route {
+        method: "POST",
+        path: "/cred/tds/template/submit",
+        tag: "template",
+        summary: "7.3 Submit Template",
+        access: Access::Key,
+        body: SIGNED,
+        statuses: &[200, 400, 401, 403, 404, 409],
+    },
+    Route {
+        method: "GET",
+        path: "/getAccountMetaData",
+        tag: "template",
+        summary: "A template's JSON-LD context (query `address`, `key`), for verifiers",
+        access: Access::Public,
+        body: &[],
+        statuses: &[200, 400, 404],
+    },
+    Route {
+        method: "POST",
+        path: "/cred/v1/vc/apply",
+        tag: "vc",
+        summary: "8.1 Apply VC (holder)",
+        access: Access::Key,
+        body: &[
+            opt(
+                "data",
+                Kind::Objects,
+                "1–10 `{templateId, metadata}` (alias: top-level `templateId` + `metadata`)",
+            ),
+            opt("templateId", Kind::Str, "Alias: one template"),
+            opt("metadata", Kind::Values, "Alias: its values"),
+            req(
+                "signData",
+                Kind::Str,
+                "Ed25519 (hex) over canonical JSON of `data` (OP-4)",
+            ),
+            opt(
+                "publicKey",
+                Kind::Str,
+                "The holder key (alias `holderPublicKey`)",
+            ),
+            opt("holderPublicKey", Kind::Str, "Alias of `publicKey`"),
+        ],
+        statuses: &[200, 400, 401, 404, 409],
+    },
+    Route {
+        method: "POST",
+        path: "/cred/v1/vc/create",
+        tag: "vc",
+        summary: "8.2 Create VC (issuer): the JWS input and the BBS+ messages",
+        access: Access::Key,
+        body: &[
+            req("vcId", Kind::Str, "From 8.1"),
+            opt("issuanceDate", Kind::Str, "Date (alias `issuanceData`)"),
+            opt("expirationDate", Kind::Str, "Date (alias `expiredDate`)"),
+            opt(
+                "data",
+                Kind::Objects,
+                "The issuer's values `{templateId, metadata}`",
+            ),
+            opt("templateId", Kind::Str, "Alias: one template"),
+            opt("metadata", Kind::Values, "Alias: its values"),
+        ],
+        statuses: &[200, 400, 403, 404, 409],
+    },
+    Route {
+        method: "POST",
+        path: "/cred/v1/vc/submit",
+        tag: "vc",
+        summary: "8.3 Submit VC (issuer): both signatures; records the issuance",
+        access: Access::Key,
+        body: &[
+            req("vcId", Kind::Str, "A CREATED record"),
+            req("ed25519PubKey", Kind::Str, "The issuer's key in force"),
+            req(
+                "ed25519SignData",
+                Kind::Str,
+                "Ed25519 (hex) over the hex-decoded `ed25519Blob`",
+            ),
+            opt(
+                "bbsBlsPubKey",
+                Kind::Str,
+                "The issuer's BBS+ key (alias `bbsB1sPubKey`)",
+            ),
+            opt(
+                "bbsBlsSignData",
+                Kind::Str,
+                "BBS+ signature (alias `bbsB1SignData`)",
+            ),
+            opt("keyExpiry", Kind::Int, "Download window, 60–31 536 000 s"),
+        ],
+        statuses: &[200, 400, 401, 403, 404, 409, 429],
+    },
+    Route {
+        method: "POST",
+        path: "/cred/v1/vc/download",
+        tag: "vc",
+        summary: "8.4 Download VC within its window",
+        access: Access::Key,
+        body: &[
+            req("vcId", Kind::Str, "The credential"),
+            req("signVcId", Kind::Str, "Ed25519 (hex) over the vcId (OP-4)"),
+            opt(
+                "isIssuer",
+                Kind::Bool,
+                "Which key signed (default false: the holder)",
+            ),
+        ],
+        statuses: &[200, 400, 401, 404, 409, 410],
+    },
+    Route {
+        method: "POST",
+        path: "/cred/v1/vc/revoke/create",
+        tag: "vc",
+        summary: "9.1 Create Revoke VC Blob",
+        access: Access::Key,
+        body: &[
+            req("vcId", Kind::Str, "The credential to revoke"),
+            opt("remark", Kind::Str, "The reason (signed)"),
+            req("issuerAddress", Kind::Str, "The issuer's Zetrix address"),
+        ],
+        statuses: &[200, 400, 403, 404, 409],
+    },
+    Route {
+        method: "POST",
+        path: "/cred/v1/vc/revoke/submit",
+        tag: "vc",
+        summary: "9.2 Submit Revoke VC",
+        access: Access::Key,
+        body: SIGNED,
+        statuses: &[200, 400, 401, 403, 404, 409],
+    },
+    Route {
+        method: "GET",
+        path: "/1.0/identifiers/{did}",
+        tag: "did",
+        summary: "An issuer's DID document (Universal Resolver envelope)",
+        access: Access::Public,
+        body: &[],
+        statuses: &[200, 400, 404],
+    },
+    Route {
+        method: "POST",
+        path: "/zcred/v1/admin/issuers/approve",
+        tag: "admin",
+        summary: "Approve an onboarded issuer (due diligence done)",
+        access: Access::Admin,
+        body: &[DID],
+        statuses: &[200, 400, 404],
+    },
+    Route {
+        method: "POST",
+        path: "/zcred/v1/admin/keys/create",
+        tag: "admin",
+        summary: "A new API key, shown once",
+        access: Access::Admin,
+        body: &[
+            req("plan", Kind::Str, "free, standard or unlimited"),
+            opt("issuer", Kind::Str, "The issuer DID to bind the key to"),
+        ],
+        statuses: &[200, 400, 404],
+    },
+];
+
+/// The handler of a table row (`None` for a row nobody wrote a handler for: a unit test
+/// fails).
+pub fn handler<S: Store>(route: &Route) -> Option<MethodRouter<AppState<S>>> {
+    use crate::{admin, attributes, bbs_api, did, issuer, rotation, templates, vc};
+    let post_handler = match route.path {
+        "/cred/bbs/vc/sign" => post(bbs_api::sign),
+        "/zcred/v1/issuer/inception/create" => post(issuer::create::<S>),
+        "/zcred/v1/issuer/inception/submit" => post(issuer::submit::<S>),
+        "/zcred/v1/issuer/delegation/create" => post(issuer::delegation_create::<S>),
+        "/zcred/v1/issuer/delegation/submit" => post(issuer::delegation_submit::<S>),
+        "/zcred/v1/issuer/attributes/create" => post(attributes::create::<S>),
+        "/zcred/v1/issuer/attributes/submit" => post(attributes::submit::<S>),
+        "/zcred/v1/issuer/rotation/create" => post(rotation::issuer_create::<S>),
+        "/zcred/v1/issuer/rotation/submit" => post(rotation::issuer_submit::<S>),
+        "/zcred/v1/issuer/agent/rotation/create" => post(rotation::agent_create::<S>),
+        "/zcred/v1/issuer/agent/rotation/submit" => post(rotation::agent_submit::<S>),
+        "/cred/tds/template/blob/create" => post(templates::blob_create::<S>),
+        "/cred/tds/template/create" => post(templates::create::<S>),
+        "/cred/tds/template/submit" => post(templates::submit::<S>),
+        "/cred/v1/vc/apply" => post(vc::apply::<S>),
+        "/cred/v1/vc/create" => post(vc::create::<S>),
+        "/cred/v1/vc/submit" => post(vc::submit::<S>),
+        "/cred/v1/vc/download" => post(vc::download::<S>),
+        "/cred/v1/vc/revoke/create" => post(vc::revoke_create::<S>),
+        "/cred/v1/vc/revoke/submit" => post(vc::revoke_submit::<S>),
+        "/zcred/v1/admin/issuers/approve" => post(admin::approve_endpoint::<S>),
+        "/zcred/v1/admin/keys/create" => post(admin::create_key_endpoint::<S>),
+        _ => {
+            return match route.path {
+                "/health" => Some(get(crate::health::<S>)),
+                "/metrics" => Some(get(crate::metrics_endpoint::<S>)),
+                "/openapi.json" => Some(get(openapi_endpoint)),
+                "/docs" => Some(get(docs_endpoint)),
+                "/getAccountMetaData" => Some(get(templates::context::<S>)),
+                "/1.0/identifiers/{did}" => Some(get(did::resolve::<S>)),
+                _ => None,
+            }
+            .filter(|_| route.method == "GET")
+        }
+    };
+    (route.method == "POST").then_some(post_handler)
+}
+
+/// The access rule of the route a request matched (`None`: no route matched; the key is
+/// checked first all the same, api.md §1.4).
+pub fn access(matched: Option<&str>) -> Access {
+    matched
+        .and_then(|path| ROUTES.iter().find(|r| r.path == path))
+        .map_or(Access::Key, |r| r.access)
+}
+
+fn schema_of(kind: Kind) -> Value {
+    match kind {
+        Kind::Str => json!({ "type": "string" }),
+        Kind::Int => json!({ "type": "integer" }),
+        Kind::Bool => json!({ "type": "boolean" }),
+        Kind::Obj => json!({ "type": "object" }),
+        Kind::Objects => json!({ "type": "array", "items": { "type": "object" } }),
+        Kind::Strings => json!({ "type": "array", "items": { "type": "string" } }),
+        Kind::Values => json!({ "type": ["object", "string", "array"] }),
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK: `object` holds the result",
+        400 => "Bad request: the message names the member at fault (`field`)",
+        401 => "Missing or unknown API key, or a signature that does not verify",
+        403 => "The caller may not act for this issuer, or the feature is disabled",
+        404 => "Unknown record, blob or endpoint",
+        405 => "Wrong method",
+        409 => "Illegal state transition, duplicate, or a record that changed meanwhile",
+        410 => "The download window has passed",
+        413 => "Body larger than 1 MiB",
+        429 => "Rate limit or quota exhausted (`Retry-After`)",
+        500 => "A bug",
+        503 => "The store is unavailable",
+        _ => "",
+    }
+}
+
+/// The OpenAPI 3.1 document of [`ROUTES`].
+pub fn openapi() -> Value {
+    let mut paths = Map::new();
+    for route in ROUTES {
+        let mut op = Map::new();
+        op.insert("tags".into(), json!([route.tag]));
+        op.insert("summary".into(), json!(route.summary));
+        op.insert(
+            "operationId".into(),
+            json!(format!(
+                "{}{}",
+                route.method.to_ascii_lowercase(),
+                route
+                    .path
+                    .replace(['/', '.', '{', '}'], "_")
+                    .trim_end_matches('_')
+            )),
+        );
+        op.insert(
+            "security".into(),
+            match route.access {
+                Access::Public => json!([]),
+                Access::Key => json!([{ "apiKey": [] }]),
+                Access::Admin => json!([{ "adminToken": [] }]),
+            },
+        );
+        if route.path.contains("{did}") {
+            op.insert(
+                "parameters".into(),
+                json!([{ "name": "did", "in": "path", "required": true, "schema": { "type": "string" } }]),
+            );
+        }
+        if route.path == "/getAccountMetaData" {
+            op.insert(
+                "parameters".into(),
+                json!([
+                    { "name": "address", "in": "query", "required": true, "schema": { "type": "string" } },
+                    { "name": "key", "in": "query", "required": true, "schema": { "type": "string" } }
+                ]),
+            );
+        }
+        if route.method == "POST" {
+            let mut properties = Map::new();
+            let mut required = Vec::new();
+            for field in route.body {
+                let mut schema = schema_of(field.kind);
+                schema["description"] = json!(field.about);
+                properties.insert(field.name.into(), schema);
+                if field.required {
+                    required.push(field.name);
+                }
+            }
+            op.insert(
+                "requestBody".into(),
+                json!({
+                    "required": true,
+                    "content": { "application/json": { "schema": {
+                        "type": "object",
+                        "properties": properties,
+                        "required": required,
+                    } } }
+                }),
+            );
+        }
+        let mut responses = Map::new();
+        let mut statuses: Vec<u16> = route.statuses.to_vec();
+        if route.access != Access::Public {
+            statuses.push(401);
+        }
+        statuses.extend([413, 500, 503]);
+        if route.access == Access::Key {
+            statuses.push(429);
+        }
+        statuses.sort_unstable();
+        statuses.dedup();
+        for status in statuses {
+            let content = if route.path == "/metrics" && status == 200 {
+                json!({ "text/plain": { "schema": { "type": "string" } } })
+            } else if route.path == "/docs" && status == 200 {
+                json!({ "text/html": { "schema": { "type": "string" } } })
+            } else if route.path == "/openapi.json" && status == 200 {
+                json!({ "application/json": { "schema": { "type": "object" } } })
+            } else if route.path.starts_with("/1.0/identifiers/") {
+                json!({ "application/json": { "schema": { "$ref": "#/components/schemas/Resolution" } } })
+            } else {
+                json!({ "application/json": { "schema": { "$ref": "#/components/schemas/Envelope" } } })
+            };
+            responses.insert(
+                status.to_string(),
+                json!({ "description": reason(status), "content": content }),
+            );
+        }
+        op.insert("responses".into(), Value::Object(responses));
+        let entry = paths
+            .entry(route.path.to_owned())
+            .or_insert_with(|| json!({}));
+        entry[route.method.to_ascii_lowercase()] = Value::Object(op);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "zcred",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The Zetrix VC API (templates, issuance, download, revocation) with KERI-anchored lifecycle events, and zcred's onboarding, rotation and admin endpoints. Every answer is the envelope {object, messages}.",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "apiKey": { "type": "http", "scheme": "bearer", "description": "An API key `zk_…` from `zcred admin key create`" },
+                "adminToken": { "type": "http", "scheme": "bearer", "description": "The operator's token (`--admin-token-file`)" },
+            },
+            "schemas": {
+                "Envelope": {
+                    "type": "object",
+                    "required": ["object", "messages"],
+                    "properties": {
+                        "object": {},
+                        "messages": { "type": "array", "items": {
+                            "type": "object",
+                            "required": ["code", "message"],
+                            "properties": {
+                                "code": { "type": "string" },
+                                "message": { "type": "string" },
+                                "field": { "type": "string" },
+                            },
+                        } },
+                    },
+                },
+                "Resolution": {
+                    "type": "object",
+                    "required": ["didDocument", "didResolutionMetadata", "didDocumentMetadata"],
+                    "properties": {
+                        "didDocument": { "type": ["object", "null"] },
+                        "didResolutionMetadata": { "type": "object" },
+                        "didDocumentMetadata": { "type": "object" },
+                    },
+                },
+            },
+        },
+    })
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('`', "")
+}
+
+/// The HTML page of [`ROUTES`].
+pub fn docs_html() -> String {
+    let mut page = String::from(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>zcred API</title><style>body{font-family:sans-serif;max-width:60em;margin:2em auto}code{background:#eee}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}</style></head><body><h1>zcred API</h1><p>Machine-readable: <a href=\"/openapi.json\">/openapi.json</a> (OpenAPI 3.1). Every answer is <code>{object, messages}</code>; send <code>Authorization: Bearer zk_…</code> unless a route is public.</p>",
+    );
+    for route in ROUTES {
+        let access = match route.access {
+            Access::Public => "public",
+            Access::Key => "API key",
+            Access::Admin => "admin token",
+        };
+        page.push_str(&format!(
+            "<h3><code>{} {}</code></h3><p>{} <em>({access})</em></p>",
+            route.method,
+            escape(route.path),
+            escape(route.summary)
+        ));
+        if !route.body.is_empty() {
+            page.push_str("<table><tr><th>member</th><th>type</th><th>required</th><th></th></tr>");
+            for f in route.body {
+                page.push_str(&format!(
+                    "<tr><td><code>{}</code></td><td>{:?}</td><td>{}</td><td>{}</td></tr>",
+                    f.name,
+                    f.kind,
+                    if f.required { "yes" } else { "no" },
+                    escape(f.about)
+                ));
+            }
+            page.push_str("</table>");
+        }
+        let statuses: Vec<String> = route.statuses.iter().map(u16::to_string).collect();
+        page.push_str(&format!("<p>Statuses: {}</p>", statuses.join(", ")));
+    }
+    page.push_str("</body></html>");
+    page
+}
+
+static OPENAPI: OnceLock<String> = OnceLock::new();
+static DOCS: OnceLock<String> = OnceLock::new();
+
+async fn openapi_endpoint() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI.get_or_init(|| openapi().to_string()).as_str(),
+    )
+        .into_response()
+}
+
+async fn docs_endpoint() -> Response {
+    Html(DOCS.get_or_init(docs_html).as_str()).into_response()
+}
+
+/// The access rule of the route `req` matched; an unknown path under the admin prefix is the
+/// operator's (so a mistyped admin path is a 404 for the operator, not a request for a key).
+pub fn access_of(req: &Request) -> Access {
+    match req.extensions().get::<MatchedPath>() {
+        Some(matched) => access(Some(matched.as_str())),
+        None if req.uri().path().starts_with(ADMIN_PREFIX) => Access::Admin,
+        None => Access::Key,
+    }
+}
+
+/// The operator's paths.
+pub const ADMIN_PREFIX: &str = "/zcred/v1/admin/";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_has_a_handler_and_one_place() {
+        let mut seen = std::collections::BTreeSet::new();
+        for route in ROUTES {
+            assert!(
+                handler::<zcred_store::MemoryStore>(route).is_some(),
+                "{} {} has no handler",
+                route.method,
+                route.path
+            );
+            assert!(seen.insert(route.path), "{} twice", route.path);
+        }
+    }
+
+    #[test]
+    fn the_document_lists_every_route_with_its_security() {
+        let doc = openapi();
+        for route in ROUTES {
+            let op = &doc["paths"][route.path][route.method.to_ascii_lowercase()];
+            assert!(op.is_object(), "{} missing", route.path);
+            let public = op["security"] == json!([]);
+            assert_eq!(public, route.access == Access::Public, "{}", route.path);
+        }
+        assert_eq!(access(Some("/1.0/identifiers/{did}")), Access::Public);
+        assert_eq!(access(Some("/cred/v1/vc/apply")), Access::Key);
+        assert_eq!(access(Some("/metrics")), Access::Admin);
+        assert_eq!(access(None), Access::Key);
+    }
+}
