@@ -117,6 +117,10 @@ struct ServeArgs {
     /// OP-10). Off by default; use it only behind TLS.
     #[arg(long, env = "ZCRED_ALLOW_SERVER_SIDE_SIGNING")]
     allow_server_side_signing: bool,
+    /// Days after which an application that was never issued (APPLIED or CREATED) is purged
+    /// by the sweep (api.md OP-12); the sweep runs every 10 minutes.
+    #[arg(long, env = "ZCRED_ABANDONED_AFTER_DAYS", default_value_t = 30)]
+    abandoned_after_days: u32,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -143,6 +147,26 @@ enum AdminCommand {
     /// Issuers.
     #[command(subcommand)]
     Issuer(AdminIssuerCommand),
+    /// Plans (quotas of the keys made for them).
+    #[command(subcommand)]
+    Plan(AdminPlanCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminPlanCommand {
+    /// Define or redefine an operator plan; prints {"name","issuancesPerDay","requestsPerSecond"}.
+    Set {
+        /// The name (1–32 of a-z, 0-9, '-', '_'; not free, standard or unlimited).
+        name: String,
+        /// Issuances per key and UTC day, or `unlimited`.
+        #[arg(long)]
+        issuances_per_day: String,
+        /// Requests per key and second, or `unlimited`.
+        #[arg(long)]
+        requests_per_second: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -160,7 +184,7 @@ enum AdminIssuerCommand {
 enum AdminKeyCommand {
     /// Create an API key; prints {"apiKey", "id", "plan", "issuer"}. The key is shown only now.
     Create {
-        /// The plan: free, standard or unlimited.
+        /// The plan: free, standard, unlimited, or one set with `zcred admin plan set`.
         #[arg(long)]
         plan: String,
         /// Bind the key to this issuer DID (`did:zid:…`).
@@ -315,6 +339,12 @@ fn run(command: Command) -> Result<Output, Failure> {
         Command::Admin(AdminCommand::Issuer(AdminIssuerCommand::Approve { did, store })) => {
             admin_issuer_approve(&did, &store)
         }
+        Command::Admin(AdminCommand::Plan(AdminPlanCommand::Set {
+            name,
+            issuances_per_day,
+            requests_per_second,
+            store,
+        })) => admin_plan_set(name, &issuances_per_day, &requests_per_second, &store),
         Command::Key(KeyCommand::New) => {
             let sk = SigningKey::generate(&mut OsRng);
             Ok(key_json(Some(&sk), &sk.verifying_key()).into())
@@ -580,6 +610,7 @@ where
             .trim_end_matches('/')
             .to_owned(),
         allow_server_side_signing: args.allow_server_side_signing,
+        abandoned_after_ms: i64::from(args.abandoned_after_days) * 24 * 3600 * 1000,
         ..zcred_server::Settings::default()
     };
     let state = zcred_server::AppState::configured(journal, master, admin_token, settings);
@@ -609,8 +640,44 @@ fn admin_issuer_approve(did: &str, args: &StoreArgs) -> Result<Output, Failure> 
     Ok(json!({ "did": did.as_str(), "status": "APPROVED" }).into())
 }
 
+/// A limit: a number up to `max`, or `unlimited` (`none`).
+fn limit(text: &str, flag: &str, max: u64, none: u64) -> Result<u64, Failure> {
+    if text == "unlimited" {
+        return Ok(none);
+    }
+    text.parse::<u64>()
+        .ok()
+        .filter(|n| *n <= max)
+        .ok_or_else(|| bad(format!("{flag}: a whole number up to {max}, or unlimited")))
+}
+
+fn admin_plan_set(
+    name: String,
+    issuances: &str,
+    requests: &str,
+    args: &StoreArgs,
+) -> Result<Output, Failure> {
+    let plan = zcred_server::access::Plan {
+        name,
+        issuances_per_day: limit(issuances, "--issuances-per-day", u64::MAX - 1, u64::MAX)?,
+        requests_per_second: limit(
+            requests,
+            "--requests-per-second",
+            u64::from(u32::MAX - 1),
+            u64::from(u32::MAX),
+        )? as u32,
+    };
+    runtime()?.block_on(async {
+        with_store!(args, |store, _kind| {
+            zcred_server::access::set_plan(&store, &plan)
+                .await
+                .map_err(|e| bad(e.message.message))
+        })
+    })?;
+    Ok(zcred_server::admin::plan_json(&plan).into())
+}
+
 fn admin_key_create(plan: &str, issuer: Option<&str>, args: &StoreArgs) -> Result<Output, Failure> {
-    let plan = zcred_server::access::plan(plan).map_err(|e| bad(format!("--plan: {e}")))?;
     let issuer = issuer
         .map(|did| {
             zcred_model::Did::parse(did)
@@ -619,12 +686,16 @@ fn admin_key_create(plan: &str, issuer: Option<&str>, args: &StoreArgs) -> Resul
         })
         .transpose()?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let (text, record) = zcred_server::access::new_key(plan, issuer, now);
-    runtime()?.block_on(async {
+    let (text, record) = runtime()?.block_on(async {
         with_store!(args, |store, _kind| {
+            let plan = zcred_server::access::plan_for_key(&store, plan)
+                .await
+                .map_err(|e| bad(format!("--plan: {}", e.message.message)))?;
+            let (text, record) = zcred_server::access::new_key(&plan, issuer.clone(), now);
             zcred_store::AccessStore::put_api_key(&store, record.clone())
                 .await
-                .map_err(bad)
+                .map_err(bad)?;
+            Ok::<_, Failure>((text, record))
         })
     })?;
     Ok(json!({

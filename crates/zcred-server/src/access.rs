@@ -18,47 +18,137 @@ use zeroize::Zeroizing;
 use crate::error::ApiError;
 use crate::{AppState, Store};
 
-/// A subscription plan: what a key may use (quotas are enforced in a later release; the plan
-/// is recorded with every key now so that keys need not be re-issued).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A subscription plan: what a key may use. Three are built in; an operator defines more
+/// (`zcred admin plan set`, `POST /zcred/v1/admin/plans/set`), kept as state rows `plan/<name>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// Its name.
-    pub name: &'static str,
-    /// Issuances per day.
+    pub name: String,
+    /// Issuances per UTC day (`u64::MAX`: no limit).
     pub issuances_per_day: u64,
-    /// Requests per second.
+    /// Requests per second (`u32::MAX`: no limit).
     pub requests_per_second: u32,
 }
 
-/// The plans a key can be made for.
-pub const PLANS: [Plan; 3] = [
-    Plan {
-        name: "free",
-        issuances_per_day: 100,
-        requests_per_second: 5,
-    },
-    Plan {
-        name: "standard",
-        issuances_per_day: 10_000,
-        requests_per_second: 50,
-    },
-    Plan {
-        name: "unlimited",
-        issuances_per_day: u64::MAX,
-        requests_per_second: u32::MAX,
-    },
+/// The built-in plans: name, issuances per day, requests per second.
+pub const BUILT_IN: [(&str, u64, u32); 3] = [
+    ("free", 100, 5),
+    ("standard", 10_000, 50),
+    ("unlimited", u64::MAX, u32::MAX),
 ];
 
-/// The plan named `name`.
-pub fn plan(name: &str) -> Result<Plan, String> {
-    PLANS
-        .iter()
-        .copied()
-        .find(|p| p.name == name)
+fn built_in(name: &str) -> Option<Plan> {
+    BUILT_IN.iter().find(|(n, _, _)| *n == name).map(
+        |&(name, issuances_per_day, requests_per_second)| Plan {
+            name: name.to_owned(),
+            issuances_per_day,
+            requests_per_second,
+        },
+    )
+}
+
+/// The state row of an operator-defined plan.
+pub fn plan_row(name: &str) -> String {
+    format!("plan/{name}")
+}
+
+/// A plan name: 1–32 of `a-z`, `0-9`, `-`, `_`.
+pub fn check_plan_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "plan name {name:?} must be 1–32 characters of a-z, 0-9, '-' and '_'"
+        ))
+    }
+}
+
+/// The plan named `name`: built in, or defined by the operator. `Ok(None)` when unknown.
+pub async fn find_plan<S: zcred_store::LedgerStore>(
+    store: &S,
+    name: &str,
+) -> Result<Option<Plan>, zcred_store::StoreError> {
+    if let Some(plan) = built_in(name) {
+        return Ok(Some(plan));
+    }
+    if check_plan_name(name).is_err() {
+        return Ok(None);
+    }
+    let Some(row) = store.state(&plan_row(name)).await? else {
+        return Ok(None);
+    };
+    let row: serde_json::Value = serde_json::from_str(&row).unwrap_or_default();
+    let (Some(issuances_per_day), Some(requests_per_second)) = (
+        row["issuancesPerDay"].as_u64(),
+        row["requestsPerSecond"]
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok()),
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(Plan {
+        name: name.to_owned(),
+        issuances_per_day,
+        requests_per_second,
+    }))
+}
+
+/// The plan a new key is made for: 400 naming the plans when unknown.
+pub async fn plan_for_key<S: zcred_store::LedgerStore>(
+    store: &S,
+    name: &str,
+) -> Result<Plan, ApiError> {
+    find_plan(store, name)
+        .await
+        .map_err(ApiError::unavailable)?
         .ok_or_else(|| {
-            let names: Vec<&str> = PLANS.iter().map(|p| p.name).collect();
-            format!("unknown plan {name:?}; the plans are {}", names.join(", "))
+            let names: Vec<&str> = BUILT_IN.iter().map(|(n, _, _)| *n).collect();
+            ApiError::invalid_format(format!(
+                "unknown plan {name:?}; the built-in plans are {}, and an operator may define more with `zcred admin plan set`",
+                names.join(", ")
+            ))
+            .at("/plan")
         })
+}
+
+/// Defines (or redefines) an operator plan. Built-in plans cannot be redefined (400).
+pub async fn set_plan<S: zcred_store::LedgerStore>(store: &S, plan: &Plan) -> Result<(), ApiError> {
+    check_plan_name(&plan.name).map_err(|e| ApiError::invalid_format(e).at("/name"))?;
+    if built_in(&plan.name).is_some() {
+        return Err(ApiError::invalid_request(format!(
+            "{} is a built-in plan and cannot be redefined; choose another name",
+            plan.name
+        ))
+        .at("/name"));
+    }
+    if plan.requests_per_second == 0 {
+        return Err(
+            ApiError::invalid_format("requestsPerSecond must be at least 1")
+                .at("/requestsPerSecond"),
+        );
+    }
+    let row = serde_json::json!({
+        "issuancesPerDay": plan.issuances_per_day,
+        "requestsPerSecond": plan.requests_per_second,
+    });
+    store
+        .append(zcred_store::Append {
+            events: vec![],
+            states: vec![zcred_store::StateUpdate {
+                key: plan_row(&plan.name),
+                value: row.to_string(),
+            }],
+            consume_blob: None,
+            expect: vec![],
+        })
+        .await
+        .map(|_| ())
+        .map_err(ApiError::unavailable)
 }
 
 /// Lowercase hex SHA-256 of a key's text.
@@ -67,7 +157,7 @@ pub fn hash_key(text: &str) -> String {
 }
 
 /// A new key for `plan`, bound to `issuer` when given: its text (shown once) and its record.
-pub fn new_key(plan: Plan, issuer: Option<String>, now: i64) -> (Zeroizing<String>, ApiKey) {
+pub fn new_key(plan: &Plan, issuer: Option<String>, now: i64) -> (Zeroizing<String>, ApiKey) {
     let mut raw = Zeroizing::new([0u8; 32]);
     OsRng.fill_bytes(raw.as_mut());
     let text = Zeroizing::new(format!("zk_{}", URL_SAFE_NO_PAD.encode(raw.as_ref())));
@@ -75,7 +165,7 @@ pub fn new_key(plan: Plan, issuer: Option<String>, now: i64) -> (Zeroizing<Strin
     let record = ApiKey {
         id: hash[..12].to_owned(),
         hash,
-        plan: plan.name.to_owned(),
+        plan: plan.name.clone(),
         issuer,
         created: now,
         disabled: false,
@@ -174,7 +264,11 @@ pub async fn require_key<S: Store>(
     };
     match state.journal().store().api_key(&hash).await {
         Ok(Some(key)) if !key.disabled => {
-            let per_second = plan(&key.plan).map_or(1, |p| p.requests_per_second);
+            // A key whose plan is gone keeps the most modest rate.
+            let per_second = match find_plan(state.journal().store(), &key.plan).await {
+                Ok(found) => found.map_or(1, |p| p.requests_per_second),
+                Err(e) => return ApiError::unavailable(e).into_response(),
+            };
             if let Err(wait) = state.limiter().take(&key.hash, per_second) {
                 let mut refused = ApiError::rate_limited(format!(
                     "the {} plan allows {per_second} requests per second; retry in {wait} s",
@@ -202,14 +296,17 @@ mod tests {
 
     #[test]
     fn keys_are_random_and_only_their_hash_is_kept() {
-        let plan = plan("free").unwrap();
-        let (a, rec_a) = new_key(plan, None, 0);
-        let (b, _) = new_key(plan, None, 0);
+        let plan = built_in("free").unwrap();
+        let (a, rec_a) = new_key(&plan, None, 0);
+        let (b, _) = new_key(&plan, None, 0);
         assert_ne!(*a, *b);
         assert!(a.starts_with("zk_") && a.len() == 46, "{}", *a);
         assert_eq!(rec_a.hash, hash_key(&a));
         assert!(!format!("{rec_a:?}").contains(&a[3..]));
-        assert!(plan_named_wrongly());
+        assert!(check_plan_name("trial-1").is_ok());
+        for bad in ["", "Gold", "a b", &"x".repeat(33)] {
+            assert!(check_plan_name(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
@@ -233,9 +330,5 @@ mod tests {
         );
         assert_eq!(limiter.take_at("k", 5, later), Err(1));
         assert!((0..1000).all(|_| limiter.take_at("u", u32::MAX, t0).is_ok()));
-    }
-
-    fn plan_named_wrongly() -> bool {
-        plan("gold").is_err_and(|e| e.contains("free, standard, unlimited"))
     }
 }

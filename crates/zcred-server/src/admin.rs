@@ -161,8 +161,7 @@ pub async fn create_key_endpoint<S: Store>(
     State(state): State<AppState<S>>,
     Body(body): Body,
 ) -> Result<Envelope, ApiError> {
-    let plan = access::plan(string(&body, "plan")?)
-        .map_err(|e| ApiError::invalid_format(e).at("/plan"))?;
+    let plan = access::plan_for_key(state.journal().store(), string(&body, "plan")?).await?;
     let issuer = optional_string(&body, "issuer")?
         .map(|did| {
             Did::parse(did)
@@ -171,7 +170,7 @@ pub async fn create_key_endpoint<S: Store>(
         })
         .transpose()?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let (text, record) = access::new_key(plan, issuer, now);
+    let (text, record) = access::new_key(&plan, issuer, now);
     state
         .journal()
         .store()
@@ -184,4 +183,43 @@ pub async fn create_key_endpoint<S: Store>(
         "plan": record.plan,
         "issuer": record.issuer.map_or(Value::Null, Value::String),
     })))
+}
+
+/// `POST /zcred/v1/admin/plans/set` `{name, issuancesPerDay, requestsPerSecond}` → the plan.
+/// `issuancesPerDay` may be `null` for no limit.
+pub async fn set_plan_endpoint<S: Store>(
+    State(state): State<AppState<S>>,
+    Body(body): Body,
+) -> Result<Envelope, ApiError> {
+    let name = string(&body, "name")?.to_owned();
+    let count = |member: &str, max: u64| -> Result<Option<u64>, ApiError> {
+        match body.get(member) {
+            None => Err(ApiError::missing(&format!("/{member}"))),
+            Some(Value::Null) => Ok(None),
+            Some(v) => v.as_u64().filter(|n| *n <= max).map(Some).ok_or_else(|| {
+                ApiError::invalid_format(format!(
+                    "/{member} must be an integer from 0 to {max}, or null for no limit"
+                ))
+                .at(format!("/{member}"))
+            }),
+        }
+    };
+    let plan = access::Plan {
+        name,
+        issuances_per_day: count("issuancesPerDay", u64::MAX - 1)?.unwrap_or(u64::MAX),
+        requests_per_second: count("requestsPerSecond", u64::from(u32::MAX - 1))?
+            .map_or(u32::MAX, |n| n as u32),
+    };
+    access::set_plan(state.journal().store(), &plan).await?;
+    Ok(Envelope(plan_json(&plan)))
+}
+
+/// A plan as JSON (`null` for no limit).
+pub fn plan_json(plan: &access::Plan) -> Value {
+    let limit = |n: u64, none: u64| if n == none { Value::Null } else { json!(n) };
+    json!({
+        "name": plan.name,
+        "issuancesPerDay": limit(plan.issuances_per_day, u64::MAX),
+        "requestsPerSecond": limit(u64::from(plan.requests_per_second), u64::from(u32::MAX)),
+    })
 }

@@ -36,6 +36,7 @@ pub mod keys;
 pub mod metrics;
 mod rotation;
 pub mod routes;
+pub mod sweep;
 pub mod templates;
 pub mod vc;
 
@@ -57,6 +58,8 @@ pub struct Settings {
     /// Whether `POST /cred/tds/template/create` (the issuer's private key sent to the server)
     /// is enabled. Off by default.
     pub allow_server_side_signing: bool,
+    /// How old an APPLIED or CREATED record gets before the sweep purges it (OP-12), ms.
+    pub abandoned_after_ms: i64,
 }
 
 impl Default for Settings {
@@ -65,6 +68,7 @@ impl Default for Settings {
             ledger_base: "http://127.0.0.1:8080".into(),
             template_registry: "zcred-templates".into(),
             allow_server_side_signing: false,
+            abandoned_after_ms: 30 * 24 * 3600 * 1000,
         }
     }
 }
@@ -273,9 +277,12 @@ pub async fn serve<S: Store>(
     state: AppState<S>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    let sweeper = tokio::spawn(sweep::sweep_forever(state.clone()));
+    let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    sweeper.abort();
+    served
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -502,12 +502,50 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "POST",
+        path: "/zcred/v1/admin/sweep",
+        tag: "admin",
+        summary: "Sweep now: expired blobs, abandoned applications, bodies past their window",
+        access: Access::Admin,
+        body: &[],
+        statuses: &[200, 404],
+    },
+    Route {
+        method: "POST",
+        path: "/zcred/v1/admin/plans/set",
+        tag: "admin",
+        summary: "Define or redefine an operator plan (quotas for the keys made for it)",
+        access: Access::Admin,
+        body: &[
+            req(
+                "name",
+                Kind::Str,
+                "1–32 of a-z, 0-9, '-', '_'; not a built-in plan",
+            ),
+            req(
+                "issuancesPerDay",
+                Kind::Int,
+                "Issuances per key and UTC day (null: no limit)",
+            ),
+            req(
+                "requestsPerSecond",
+                Kind::Int,
+                "Requests per key and second (null: no limit)",
+            ),
+        ],
+        statuses: &[200, 400, 404],
+    },
+    Route {
+        method: "POST",
         path: "/zcred/v1/admin/keys/create",
         tag: "admin",
         summary: "A new API key, shown once",
         access: Access::Admin,
         body: &[
-            req("plan", Kind::Str, "free, standard or unlimited"),
+            req(
+                "plan",
+                Kind::Str,
+                "free, standard, unlimited, or an operator plan",
+            ),
             opt("issuer", Kind::Str, "The issuer DID to bind the key to"),
         ],
         statuses: &[200, 400, 404],
@@ -541,6 +579,8 @@ pub fn handler<S: Store>(route: &Route) -> Option<MethodRouter<AppState<S>>> {
         "/cred/v1/vc/revoke/submit" => post(vc::revoke_submit::<S>),
         "/zcred/v1/admin/issuers/approve" => post(admin::approve_endpoint::<S>),
         "/zcred/v1/admin/keys/create" => post(admin::create_key_endpoint::<S>),
+        "/zcred/v1/admin/plans/set" => post(admin::set_plan_endpoint::<S>),
+        "/zcred/v1/admin/sweep" => post(crate::sweep::endpoint::<S>),
         _ => {
             return match route.path {
                 "/health" => Some(get(crate::health::<S>)),

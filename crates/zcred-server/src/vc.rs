@@ -53,7 +53,8 @@ const REVOKE: &str = "revoke";
 pub struct VcRecord {
     /// The vcId.
     pub vc_id: String,
-    /// `APPLIED`, `CREATED`, `ISSUED` or `REVOKED`.
+    /// `APPLIED`, `CREATED`, `ISSUED`, `REVOKED`, or `PURGED` (an abandoned application's
+    /// tombstone).
     pub status: String,
     /// The issuer DID.
     pub issuer: String,
@@ -104,8 +105,46 @@ pub struct VcRecord {
     pub created: i64,
 }
 
+/// The prefix of credential records.
+pub const RECORD_PREFIX: &str = "vc/";
+
 fn record_key(vc_id: &str) -> String {
-    format!("vc/{vc_id}")
+    format!("{RECORD_PREFIX}{vc_id}")
+}
+
+/// An abandoned application's tombstone (OP-12): `PURGED`, without its values.
+pub fn tombstone(record: &VcRecord) -> VcRecord {
+    VcRecord {
+        status: "PURGED".into(),
+        applied: Vec::new(),
+        supplied: Vec::new(),
+        unsigned: None,
+        vc: None,
+        ..record.clone()
+    }
+}
+
+/// A credential record without its body (past its download window, OP-14).
+pub fn without_body(record: &VcRecord) -> VcRecord {
+    VcRecord {
+        vc: None,
+        unsigned: None,
+        ..record.clone()
+    }
+}
+
+/// Replaces `record`, read as `text`, with `next` (409 when it changed meanwhile).
+pub async fn replace<S: Store>(
+    state: &AppState<S>,
+    record: &VcRecord,
+    text: &str,
+    next: &VcRecord,
+) -> Result<(), ApiError> {
+    let stored = Stored {
+        record: record.clone(),
+        text: text.to_owned(),
+    };
+    commit(state, stored.transition(next)?).await
 }
 
 /// A record with the exact text it was read as (for compare-and-set).
@@ -140,7 +179,12 @@ async fn load<S: Store>(state: &AppState<S>, vc_id: &str) -> Result<Stored, ApiE
         .await
         .map_err(ApiError::unavailable)?
         .ok_or_else(|| ApiError::not_found(format!("no credential {vc_id}")))?;
-    let record = serde_json::from_str(&text).map_err(ApiError::internal)?;
+    let record: VcRecord = serde_json::from_str(&text).map_err(ApiError::internal)?;
+    if record.status == "PURGED" {
+        return Err(ApiError::not_found(format!(
+            "no credential {vc_id} (an abandoned application, purged)"
+        )));
+    }
     Ok(Stored { record, text })
 }
 
@@ -470,12 +514,17 @@ pub async fn apply<S: Store>(
     let store = state.journal().store();
     let previous = store.state(&index).await.map_err(ApiError::unavailable)?;
     if let Some(vc_id) = &previous {
-        let open = load(&state, vc_id).await?;
-        if matches!(open.record.status.as_str(), "APPLIED" | "CREATED") {
-            return Err(ApiError::duplicate(format!(
-                "holder {holder} already has an open application {vc_id} ({}) for these templates",
-                open.record.status
-            )));
+        match load(&state, vc_id).await {
+            Ok(open) if matches!(open.record.status.as_str(), "APPLIED" | "CREATED") => {
+                return Err(ApiError::duplicate(format!(
+                    "holder {holder} already has an open application {vc_id} ({}) for these templates",
+                    open.record.status
+                )));
+            }
+            // Issued, revoked, or purged as abandoned (OP-12): a new application may start.
+            Ok(_) => {}
+            Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => {}
+            Err(e) => return Err(e),
         }
     }
     let signed = Value::Array(entries.iter().map(|e| e.signed.clone()).collect());
@@ -766,7 +815,15 @@ async fn quota<S: Store>(
     caller: &Caller,
     now: OffsetDateTime,
 ) -> Result<Option<(String, Option<String>, u64)>, ApiError> {
-    let plan = crate::access::plan(&caller.plan).map_err(ApiError::internal)?;
+    let plan = crate::access::find_plan(state.journal().store(), &caller.plan)
+        .await
+        .map_err(ApiError::unavailable)?
+        .ok_or_else(|| {
+            ApiError::forbidden(format!(
+                "this API key's plan {:?} no longer exists; ask the operator for a new key",
+                caller.plan
+            ))
+        })?;
     if plan.issuances_per_day == u64::MAX {
         return Ok(None);
     }
@@ -977,12 +1034,7 @@ pub async fn download<S: Store>(
     if blobs::now_ms() > expiry {
         if record.vc.is_some() {
             // Past the window: the body goes (OP-14); the record stays for the 410.
-            let purged = VcRecord {
-                vc: None,
-                unsigned: None,
-                ..record.clone()
-            };
-            let _ = commit(&state, stored.transition(&purged)?).await;
+            let _ = commit(&state, stored.transition(&without_body(record))?).await;
         }
         return Err(ApiError::gone(format!(
             "the download window of {vc_id} closed at {expiry} (epoch ms)"

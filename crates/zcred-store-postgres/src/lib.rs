@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_blobs.sql")),
     (4, include_str!("../migrations/0004_sealed_keys.sql")),
     (5, include_str!("../migrations/0005_blob_subjects.sql")),
+    (6, include_str!("../migrations/0006_state_scan.sql")),
 ];
 
 /// Advisory lock keys ("zcred" in ASCII, then a purpose).
@@ -297,6 +298,25 @@ impl LedgerStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| unavailable("state", e))
+    }
+
+    async fn states_after(
+        &self,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let end = zcred_store::prefix_end(prefix).unwrap_or_else(|| "\u{7f}".repeat(64));
+        sqlx::query_as::<_, (String, String)>(
+            r#"SELECT key, value FROM states WHERE key COLLATE "C" > $1 AND key COLLATE "C" < $2 AND starts_with(key, $3) ORDER BY key COLLATE "C" LIMIT $4"#,
+        )
+            .bind(after.max(prefix))
+            .bind(end.as_str())
+            .bind(prefix)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| unavailable("states", e))
     }
 }
 

@@ -278,6 +278,26 @@ impl LedgerStore for SqliteStore {
             .await
             .map_err(|e| unavailable("state", e))
     }
+
+    async fn states_after(
+        &self,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let end = zcred_store::prefix_end(prefix).unwrap_or_else(|| "\u{7f}".repeat(64));
+        sqlx::query_as::<_, (String, String)>(
+            r#"SELECT key, value FROM states WHERE key > ? AND key < ? AND substr(key, 1, length(?)) = ? ORDER BY key LIMIT ?"#,
+        )
+            .bind(after.max(prefix))
+            .bind(end.as_str())
+            .bind(prefix)
+            .bind(prefix)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| unavailable("states", e))
+    }
 }
 
 impl AccessStore for SqliteStore {

@@ -195,6 +195,48 @@ pub async fn run<S: LedgerStore>(store: &S, tag: &str) {
         2,
         "the losing transitions wrote no events"
     );
+
+    scan(store, tag).await;
+}
+
+/// Paging through state rows by prefix, in byte order, not past the prefix.
+#[allow(clippy::unwrap_used)]
+async fn scan<S: LedgerStore>(store: &S, tag: &str) {
+    let prefix = format!("scan{tag}/");
+    let keys = [
+        format!("{prefix}b"),
+        format!("{prefix}a"),
+        format!("{prefix}B"),
+        format!("{prefix}a/2"),
+        format!("scan{tag}0"),
+        format!("scan{tag}"),
+    ];
+    store
+        .append(Append {
+            events: vec![],
+            states: keys.iter().map(|k| state(k, k)).collect(),
+            consume_blob: None,
+            expect: vec![],
+        })
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = store.states_after(&prefix, &after, 2).await.unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        after = last.0.clone();
+        for (k, v) in page {
+            assert_eq!(k, v);
+            seen.push(k);
+        }
+    }
+    let expected: Vec<String> = ["B", "a", "a/2", "b"]
+        .iter()
+        .map(|s| format!("{prefix}{s}"))
+        .collect();
+    assert_eq!(seen, expected, "byte order, only the prefix's rows");
 }
 
 async fn last_ordinal<S: LedgerStore>(store: &S) -> u64 {

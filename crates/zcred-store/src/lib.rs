@@ -207,6 +207,28 @@ pub trait LedgerStore: Send + Sync {
 
     /// The state row `key`.
     fn state(&self, key: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Up to `limit` state rows `(key, value)` whose keys start with `prefix` and sort after
+    /// `after` (byte order), in key order: a sweep pages through a kind of record with it.
+    fn states_after(
+        &self,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+}
+
+/// The smallest key above every key that starts with `prefix` (`None`: no bound), for range
+/// scans; prefixes are ASCII.
+pub fn prefix_end(prefix: &str) -> Option<String> {
+    let mut bytes = prefix.as_bytes().to_vec();
+    while let Some(last) = bytes.pop() {
+        if last < 0x7f {
+            bytes.push(last + 1);
+            return String::from_utf8(bytes).ok();
+        }
+    }
+    None
 }
 
 /// An API key as stored: never the key itself, only its SHA-256.

@@ -118,6 +118,24 @@ impl LedgerStore for MemoryStore {
     async fn state(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self.lock()?.states.get(key).cloned())
     }
+
+    async fn states_after(
+        &self,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let inner = self.lock()?;
+        let mut rows: Vec<(String, String)> = inner
+            .states
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix) && k.as_str() > after)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        rows.sort_unstable();
+        rows.truncate(limit);
+        Ok(rows)
+    }
 }
 
 impl AccessStore for MemoryStore {

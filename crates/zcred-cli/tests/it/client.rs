@@ -2,7 +2,7 @@
 //! as the README's walkthrough runs them, and then key rotation end to end: the issuer's own
 //! key (`zcred issuer rotate`) and the service's anchoring agent (`--agent`), with the
 //! rotation endpoints' refusals, a second credential issued under the rotated keys, and
-//! `zcred ledger verify` over the export.
+//! `zcred ledger verify` over the export. An operator plan's daily quota gives 429.
 
 use serde_json::{json, Value};
 use zcred_crypto::zetrix::SigningKey;
@@ -217,6 +217,104 @@ fn client_commands_and_rotation_on_sqlite() {
     let (third, _) = issue_one(&server, &si, &ik, &keys, &template);
     client(&server, &ik, &keys, &["issuer", "revoke", &third]);
 
+    // An operator plan with one issuance per day: the second submit by its key is 429 with
+    // Retry-After, while the same submit by another key of the issuer succeeds (quotas are
+    // per key).
+    let plan = ok(&[
+        &[
+            "admin",
+            "plan",
+            "set",
+            "trial",
+            "--issuances-per-day",
+            "1",
+            "--requests-per-second",
+            "unlimited",
+        ],
+        &store[..],
+    ]
+    .concat());
+    assert_eq!(
+        plan,
+        json!({"name": "trial", "issuancesPerDay": 1, "requestsPerSecond": null})
+    );
+    let refused = crate::commands::refused(
+        &[
+            &[
+                "admin",
+                "plan",
+                "set",
+                "standard",
+                "--issuances-per-day",
+                "1",
+            ],
+            &["--requests-per-second", "1"][..],
+            &store[..],
+        ]
+        .concat(),
+    );
+    assert!(refused.contains("built-in"), "{refused}");
+    let refused = crate::commands::refused(
+        &[&["admin", "key", "create", "--plan", "gold"], &store[..]].concat(),
+    );
+    assert!(refused.contains("zcred admin plan set"), "{refused}");
+    let trial = ok(&[
+        &[
+            "admin", "key", "create", "--plan", "trial", "--issuer", &did,
+        ],
+        &store[..],
+    ]
+    .concat());
+    let trial = trial["apiKey"].as_str().unwrap().to_owned();
+    issue_one(&server, &si, &trial, &keys, &template);
+    let applied = client(
+        &server,
+        &si,
+        &keys,
+        &[
+            "holder",
+            "apply",
+            "--template",
+            &template,
+            "--data",
+            r#"{"name": "B"}"#,
+        ],
+    );
+    let vc_id = applied["vcId"].as_str().unwrap();
+    let created = server.post(
+        "/cred/v1/vc/create",
+        Some(&trial),
+        &json!({ "vcId": vc_id, "issuanceDate": "2026-01-01",
+                 "data": [{ "templateId": template, "metadata": { "class": "C" } }] }),
+    );
+    assert_eq!(created.0, 200, "{}", created.1);
+    let submit = submit_body(vc_id, &created.1["object"], &keys);
+    let (status, head, answer) = server.call_with_head(
+        "POST",
+        "/cred/v1/vc/submit",
+        Some(&trial),
+        submit.to_string().as_bytes(),
+    );
+    assert_eq!(
+        (status, error_of(&answer).0.as_str()),
+        (429, "QUOTA_EXCEEDED"),
+        "{answer}"
+    );
+    assert!(
+        answer.to_string().contains("trial plan allows 1"),
+        "{answer}"
+    );
+    let retry: u64 = head
+        .lines()
+        .find_map(|l| l.strip_prefix("retry-after: "))
+        .expect("Retry-After")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((1..=86_400).contains(&retry), "{retry}");
+    let (status, answer) = server.post("/cred/v1/vc/submit", Some(&ik), &submit);
+    assert_eq!(status, 200, "{answer}");
+
     // Refusals of the rotation endpoints, on a second issuer driven over HTTP.
     let keys2 = format!("{data}/keys2.json");
     let did2 = client(&server, &si, &keys2, &["issuer", "onboard"])["did"]
@@ -299,14 +397,14 @@ fn client_commands_and_rotation_on_sqlite() {
         "{answer}"
     );
 
-    // Everything verifies offline: two issuers, two agents, three credentials, one revoked.
+    // Everything verifies offline: two issuers, two agents, five credentials, one revoked.
     assert!(server.stop().success());
     let stream = format!("{data}/export.cesr");
     ok(&[&["ledger", "export", "--out", &stream], &store[..]].concat());
     let report = ok(&["ledger", "verify", "--file", &stream]);
     assert_eq!(report["verified"], true, "{report}");
     assert_eq!(report["keyStates"].as_array().unwrap().len(), 4);
-    assert_eq!(report["credentials"].as_array().unwrap().len(), 3);
+    assert_eq!(report["credentials"].as_array().unwrap().len(), 5);
     assert_eq!(report["revoked"], 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -317,5 +415,31 @@ fn signed(created: &Value, key: &SigningKey) -> Value {
     json!({
         "blobId": created["blobId"],
         "signerList": [{ "signBlob": key.sign(&bytes).to_hex(), "publicKey": key.verifying_key().to_zetrix() }],
+    })
+}
+
+/// A submit (8.3) of what a create answered, signed with the key file's issuer keys.
+fn submit_body(vc_id: &str, created: &Value, keys: &str) -> Value {
+    let key = issuer_key(keys, "privateKey");
+    let input = hex::decode(created["ed25519Blob"].as_str().unwrap()).unwrap();
+    let messages: Vec<Vec<u8>> = created["bbsBlsBase64"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| zcred_crypto::multibase::from_base64(m.as_str().unwrap()).unwrap())
+        .collect();
+    let secret = key_file(keys)["issuer"]["bbsPrivateKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pair = zcred_crypto::bbs::KeyPair::new(
+        zcred_crypto::bbs::SecretKey::from_multibase(&secret).unwrap(),
+    );
+    json!({
+        "vcId": vc_id,
+        "ed25519PubKey": key.verifying_key().to_zetrix(),
+        "ed25519SignData": key.sign(&input).to_hex(),
+        "bbsBlsPubKey": pair.public().to_multibase(),
+        "bbsBlsSignData": pair.sign(&messages, &mut zcred_crypto::OsRng).unwrap().to_multibase(),
     })
 }

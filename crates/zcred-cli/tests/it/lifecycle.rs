@@ -245,7 +245,18 @@ fn lifecycle(store_args: &[&str], check_gone: bool) {
     let admin = "the operator's token for the lifecycle test";
     std::fs::write(&token_file, admin).unwrap();
     let token_arg = token_file.display().to_string();
-    let server = Server::start(&[store_args, &["--admin-token-file", &token_arg]].concat());
+    let server = Server::start(
+        &[
+            store_args,
+            &[
+                "--admin-token-file",
+                &token_arg,
+                "--abandoned-after-days",
+                "0",
+            ],
+        ]
+        .concat(),
+    );
     let si = si.as_str();
 
     // Onboarding; a pending issuer may not register templates.
@@ -408,6 +419,8 @@ fn lifecycle(store_args: &[&str], check_gone: bool) {
     );
     let degree = register(&server, &issuer, "degree certificate");
     let foreign = register(&server, &other, "Passport");
+    // "Driving License" camelCases to drivingLicense, the subject key of "DrivingLicense".
+    let twin = register(&server, &issuer, "Driving License");
 
     // §8.1 apply errors.
     let holder = SigningKey::generate(&mut OsRng);
@@ -493,6 +506,24 @@ fn lifecycle(store_args: &[&str], check_gone: bool) {
         ),
         400,
         "INVALID_REQUEST",
+    );
+    let answer = refused(
+        &server,
+        si,
+        apply,
+        &application(
+            &holder,
+            json!([
+                { "templateId": license, "metadata": values },
+                { "templateId": twin, "metadata": values }
+            ]),
+        ),
+        400,
+        "INVALID_REQUEST",
+    );
+    assert!(
+        answer.to_string().contains("drivingLicense"),
+        "the message names the colliding subject key: {answer}"
     );
     let mut forged = application(&holder, good.clone());
     forged["publicKey"] = json!(stranger.verifying_key().to_zetrix());
@@ -600,7 +631,23 @@ fn lifecycle(store_args: &[&str], check_gone: bool) {
         400,
         "INVALID_REQUEST",
     );
-    let created = accepted(&server, ik, create, &create_body(&vc_id));
+    // metadata as a JSON string must hold an object.
+    for text in ["not json", "[1]", "\"idNo\""] {
+        let answer = refused(
+            &server,
+            ik,
+            create,
+            &json!({ "vcId": vc_id, "issuanceDate": "2025-01-01",
+                     "data": [{ "templateId": license, "metadata": text }] }),
+            400,
+            "INVALID_FORMAT",
+        );
+        assert_eq!(answer["messages"][0]["field"], "/data/0/metadata", "{text}");
+    }
+    // The string form holding an object is read as that object (api.md §8.2 alias).
+    let mut string_form = create_body(&vc_id);
+    string_form["data"][0]["metadata"] = json!("{\"idNo\": \"abc12345\"}");
+    let created = accepted(&server, ik, create, &string_form);
     let messages: Vec<String> = created["bbsBlsBase64"]
         .as_array()
         .unwrap()
@@ -1046,10 +1093,34 @@ fn lifecycle(store_args: &[&str], check_gone: bool) {
         "INVALID_STATE",
     );
 
+    // The sweep (OP-12, OP-14; this server purges applications after 0 days): the open
+    // application `waiting` becomes a tombstone (404 from then on, and its holder may apply
+    // again), and a body past its window is dropped (410 from then on).
+    if let Some((_, _, at)) = &short_lived {
+        std::thread::sleep(Duration::from_secs(61).saturating_sub(at.elapsed()));
+    }
+    let (status, _, swept) =
+        server.call_with_head("POST", "/zcred/v1/admin/sweep", Some(admin), b"{}");
+    assert_eq!(status, 200, "{swept}");
+    assert!(
+        swept["object"]["abandoned"].as_u64().unwrap() >= 1,
+        "{swept}"
+    );
+    let bodies = swept["object"]["bodies"].as_u64().unwrap();
+    assert_eq!(bodies, u64::from(short_lived.is_some()), "{swept}");
+    refused(
+        &server,
+        ik,
+        create,
+        &create_body(&waiting),
+        404,
+        "NOT_FOUND",
+    );
+    let again = accepted(&server, si, apply, &alias);
+    assert_ne!(again["vcId"], json!(waiting));
+
     // §8.4 410: past the window (the shortest allowed is 60 s).
-    if let Some((id, short_holder, at)) = short_lived {
-        let wait = Duration::from_secs(61).saturating_sub(at.elapsed());
-        std::thread::sleep(wait);
+    if let Some((id, short_holder, _)) = short_lived {
         for _ in 0..2 {
             refused(
                 &server,

@@ -42,6 +42,15 @@ impl LedgerStore for Stalling {
     async fn state(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.inner.state(key).await
     }
+
+    async fn states_after(
+        &self,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        self.inner.states_after(prefix, after, limit).await
+    }
 }
 
 impl BlobStore for Stalling {
