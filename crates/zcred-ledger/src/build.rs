@@ -150,6 +150,32 @@ pub struct Rotate {
 }
 
 impl Rotate {
+    /// A rotation of a single-key identifier without witnesses or seals: `key` becomes the
+    /// signing key and the KEL commits to `next` (a digest); a `drt` when `delegated`.
+    pub fn single(
+        prefix: &Prefix,
+        sn: u64,
+        prior: &Said,
+        key: Key,
+        next: Said,
+        delegated: bool,
+    ) -> Rotate {
+        Rotate {
+            prefix: prefix.clone(),
+            sn,
+            prior: prior.clone(),
+            keys: vec![key],
+            kt: None,
+            next: vec![next],
+            nt: None,
+            cuts: vec![],
+            adds: vec![],
+            toad: 0,
+            anchors: vec![],
+            delegated,
+        }
+    }
+
     /// Builds the event.
     pub fn build(&self) -> Result<Event, EventError> {
         let ilk = if self.delegated { Ilk::Drt } else { Ilk::Rot };

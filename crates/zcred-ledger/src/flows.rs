@@ -51,21 +51,7 @@ pub fn issuer_rotation(
 ) -> Result<Event, EventError> {
     let current = Key::new(key, true);
     let next_key = next.map_or_else(|| current.clone(), |n| Key::new(n, true));
-    Rotate {
-        prefix: issuer.clone(),
-        sn,
-        prior: prior.clone(),
-        keys: vec![current],
-        kt: None,
-        next: vec![next_key.next_digest()],
-        nt: None,
-        cuts: vec![],
-        adds: vec![],
-        toad: 0,
-        anchors: vec![],
-        delegated: false,
-    }
-    .build()
+    Rotate::single(issuer, sn, prior, current, next_key.next_digest(), false).build()
 }
 
 /// The issuer `ixn` that approves the agent's delegated inception (or rotation): one seal of it.
@@ -338,21 +324,14 @@ impl Controller {
     /// The controller moves to the new state at once: a caller whose event is then refused must
     /// not keep using this controller (rebuild it from the recorded KEL).
     pub fn rotate(&mut self, new_next: SigningKey) -> Result<Message, EventError> {
-        let keys = vec![Key::new(&self.next.verifying_key(), true)];
-        let rot = Rotate {
-            prefix: self.prefix.clone(),
-            sn: self.sn + 1,
-            prior: self.said.clone(),
-            keys,
-            kt: None,
-            next: vec![Key::new(&new_next.verifying_key(), true).next_digest()],
-            nt: None,
-            cuts: vec![],
-            adds: vec![],
-            toad: 0,
-            anchors: vec![],
-            delegated: self.delegator.is_some(),
-        }
+        let rot = Rotate::single(
+            &self.prefix,
+            self.sn + 1,
+            &self.said,
+            Key::new(&self.next.verifying_key(), true),
+            Key::new(&new_next.verifying_key(), true).next_digest(),
+            self.delegator.is_some(),
+        )
         .build()?;
         self.current = std::mem::replace(&mut self.next, new_next);
         self.advance(&rot);

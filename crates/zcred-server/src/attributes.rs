@@ -210,8 +210,8 @@ pub async fn submit<S: Store>(
     Extension(caller): Extension<Caller>,
     Body(body): Body,
 ) -> Result<Envelope, ApiError> {
-    let signers = blobs::signers(&body)?;
-    let pending = blobs::take(state.journal().store(), &caller, KIND, &body).await?;
+    let (signers, pending) =
+        blobs::submitted(state.journal().store(), &caller, KIND, &body).await?;
     let did = Did::parse(pending.text("did")?).map_err(ApiError::internal)?;
     check_issuer(&caller, &did)?;
     let ixn = zcred_ledger::Event::parse(&pending.bytes).map_err(ApiError::internal)?;

@@ -155,6 +155,18 @@ pub async fn discard<S: crate::Store>(
     }
 }
 
+/// A submit's signers and the blob it names (signers read first: a malformed body is 400
+/// before the blob is looked up).
+pub async fn submitted<S: BlobStore>(
+    store: &S,
+    caller: &Caller,
+    kind: &str,
+    body: &Map<String, Value>,
+) -> Result<(Vec<Signer>, Pending), ApiError> {
+    let signers = signers(body)?;
+    Ok((signers, take(store, caller, kind, body).await?))
+}
+
 /// One signer of a blob.
 #[derive(Debug)]
 pub struct Signer {

@@ -106,8 +106,8 @@ pub async fn submit<S: Store>(
     Extension(caller): Extension<Caller>,
     Body(body): Body,
 ) -> Result<Envelope, ApiError> {
-    let signers = blobs::signers(&body)?;
-    let pending = blobs::take(state.journal().store(), &caller, KIND, &body).await?;
+    let (signers, pending) =
+        blobs::submitted(state.journal().store(), &caller, KIND, &body).await?;
     let key = VerifyingKey::from_zetrix(pending.text("publicKey")?).map_err(ApiError::internal)?;
     let did = Did::of_key(&key);
     check_issuer(&caller, &did)?;
@@ -265,8 +265,8 @@ pub async fn delegation_submit<S: Store>(
     Extension(caller): Extension<Caller>,
     Body(body): Body,
 ) -> Result<Envelope, ApiError> {
-    let signers = blobs::signers(&body)?;
-    let pending = blobs::take(state.journal().store(), &caller, DELEGATION, &body).await?;
+    let (signers, pending) =
+        blobs::submitted(state.journal().store(), &caller, DELEGATION, &body).await?;
     let (did, agent_prefix) = (
         pending.text("did")?.to_owned(),
         pending.text("agent")?.to_owned(),

@@ -106,8 +106,8 @@ pub async fn issuer_submit<S: Store>(
     Extension(caller): Extension<Caller>,
     Body(body): Body,
 ) -> Result<Envelope, ApiError> {
-    let signers = blobs::signers(&body)?;
-    let pending = blobs::take(state.journal().store(), &caller, ISSUER, &body).await?;
+    let (signers, pending) =
+        blobs::submitted(state.journal().store(), &caller, ISSUER, &body).await?;
     let did = did_of(&pending, &caller)?;
     let key = VerifyingKey::from_zetrix(pending.text("publicKey")?).map_err(ApiError::internal)?;
     let rot = Event::parse(&pending.bytes).map_err(ApiError::internal)?;
@@ -190,8 +190,8 @@ pub async fn agent_submit<S: Store>(
     Extension(caller): Extension<Caller>,
     Body(body): Body,
 ) -> Result<Envelope, ApiError> {
-    let signers = blobs::signers(&body)?;
-    let pending = blobs::take(state.journal().store(), &caller, AGENT, &body).await?;
+    let (signers, pending) =
+        blobs::submitted(state.journal().store(), &caller, AGENT, &body).await?;
     let did = did_of(&pending, &caller)?;
     let issuer = agent::issuer(&state, &caller, &did).await?;
     let approval = Event::parse(&pending.bytes).map_err(ApiError::internal)?;

@@ -107,36 +107,24 @@ const SIGNED: &[Field] = &[
     opt("publicKey", Kind::Str, "Alias: the key of `signBlob`"),
 ];
 
-const TEMPLATE: &[Field] = &[
-    req(
-        "templateName",
-        Kind::Str,
-        "1–128 characters; becomes a VC type",
-    ),
-    opt("issuerZid", Kind::Str, "The issuer DID (alias `issuerZID`)"),
-    req(
-        "credentialFormat",
-        Kind::Objects,
-        "1–100 attributes `{attribute, format, key, mandatory, type}` (api.md §3)",
-    ),
-    req("version", Kind::Str, "1–32 characters"),
-    opt("remark", Kind::Str, "0–1024 characters"),
-];
+const TEMPLATE_NAME: Field = req("templateName", Kind::Str, "1–128 characters; a VC type");
+const ISSUER_ZID: Field = opt("issuerZid", Kind::Str, "The issuer DID (alias `issuerZID`)");
+const FORMAT: Field = req(
+    "credentialFormat",
+    Kind::Objects,
+    "1–100 attributes `{attribute, format, key, mandatory, type}` (api.md §3)",
+);
+const VERSION: Field = req("version", Kind::Str, "1–32 characters");
+const REMARK: Field = opt("remark", Kind::Str, "0–1024 characters");
+
+const TEMPLATE: &[Field] = &[TEMPLATE_NAME, ISSUER_ZID, FORMAT, VERSION, REMARK];
 
 const TEMPLATE_SIGNED_HERE: &[Field] = &[
-    req(
-        "templateName",
-        Kind::Str,
-        "1–128 characters; becomes a VC type",
-    ),
-    opt("issuerZid", Kind::Str, "The issuer DID (alias `issuerZID`)"),
-    req(
-        "credentialFormat",
-        Kind::Objects,
-        "1–100 attributes `{attribute, format, key, mandatory, type}` (api.md §3)",
-    ),
-    req("version", Kind::Str, "1–32 characters"),
-    opt("remark", Kind::Str, "0–1024 characters"),
+    TEMPLATE_NAME,
+    ISSUER_ZID,
+    FORMAT,
+    VERSION,
+    REMARK,
     req(
         "issuerPrivateKey",
         Kind::Str,

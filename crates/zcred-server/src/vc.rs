@@ -1128,8 +1128,8 @@ pub async fn revoke_submit<S: Store>(
     Extension(caller): Extension<Caller>,
     Body(body): Body,
 ) -> Result<Envelope, ApiError> {
-    let signers = blobs::signers(&body)?;
-    let pending = blobs::take(state.journal().store(), &caller, REVOKE, &body).await?;
+    let (signers, pending) =
+        blobs::submitted(state.journal().store(), &caller, REVOKE, &body).await?;
     let vc_id = pending.text("vcId")?.to_owned();
     let remark = pending
         .payload
