@@ -309,13 +309,6 @@ fn issuer_did(file: &KeyFile) -> Result<String, Failure> {
     }
 }
 
-/// The `publicKeyMultibase` of an Ed25519 key in a DID document.
-fn ed25519_multibase(key: &VerifyingKey) -> String {
-    let mut bytes = vec![0xed, 0x01];
-    bytes.extend_from_slice(&key.to_bytes());
-    multibase::encode_base58btc(&bytes)
-}
-
 async fn rotate(conn: &Connection, agent: bool) -> Result<Value, Failure> {
     let mut file = KeyFile::open(&conn.keys)?;
     let did = issuer_did(&file)?;
@@ -347,7 +340,7 @@ async fn rotate(conn: &Connection, agent: bool) -> Result<Value, Failure> {
     let document = call(conn, &format!("/1.0/identifiers/{did}"), None).await?;
     let landed = document
         .to_string()
-        .contains(&ed25519_multibase(&next.verifying_key()));
+        .contains(&next.verifying_key().to_multibase());
     let answer = if landed {
         json!({ "did": did, "publicKey": next.verifying_key().to_zetrix(), "finished": true })
     } else {

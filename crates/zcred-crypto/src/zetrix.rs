@@ -263,6 +263,15 @@ impl VerifyingKey {
         hex::encode(bytes)
     }
 
+    /// The `publicKeyMultibase` of a DID document: base58btc (`z…`) of the `ed25519-pub`
+    /// multicodec prefix (0xed 0x01) and the raw key.
+    pub fn to_multibase(&self) -> String {
+        let mut bytes = [0u8; 34];
+        bytes[..2].copy_from_slice(&[0xed, 0x01]);
+        bytes[2..].copy_from_slice(self.0.as_bytes());
+        crate::multibase::encode_base58btc(&bytes)
+    }
+
     /// Parses `did:zid:<64 hex>` as the account key it names (hex in either case).
     pub fn from_did(did: &str) -> Result<Self, KeyError> {
         let raw = parse_did(did)?;

@@ -20,13 +20,12 @@ use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 use zcred_crypto::{bbs, multibase};
 use zcred_ledger::{flows, Ledger, Message};
-use zcred_model::Did;
 
 use crate::access::Caller;
 use crate::blobs;
 use crate::body::{optional_string, Body};
 use crate::error::{ApiError, Envelope};
-use crate::issuer::{check_issuer, issuer_of, key_for_next, recorded};
+use crate::issuer::{issuer_of, key_for_next, moved_on, pending_issuer, recorded};
 use crate::{AppState, Store};
 
 const KIND: &str = "issuer-attributes";
@@ -212,19 +211,14 @@ pub async fn submit<S: Store>(
 ) -> Result<Envelope, ApiError> {
     let (signers, pending) =
         blobs::submitted(state.journal().store(), &caller, KIND, &body).await?;
-    let did = Did::parse(pending.text("did")?).map_err(ApiError::internal)?;
-    check_issuer(&caller, &did)?;
+    let did = pending_issuer(&pending, &caller)?;
     let ixn = zcred_ledger::Event::parse(&pending.bytes).map_err(ApiError::internal)?;
     let key = key_for_next(&state, &ixn, &pending.id).await?;
     let signature = blobs::check_signers(&signers, &pending.bytes, &key)?;
     let said = ixn.said().to_string();
     let prefix = ixn.prefix().to_owned();
     let message = Message::event(ixn, flows::controller_signature(signature));
-    recorded(state.record(vec![message], pending.id).await, |e| {
-        ApiError::invalid_state(format!(
-            "the issuer's KEL moved on since this blob was made ({e}); create a fresh blob"
-        ))
-    })?;
+    recorded(state.record(vec![message], pending.id).await, moved_on)?;
     let listed = state.ledger(|l| list(l, &prefix)).await?;
     let attributes: Vec<Value> = listed.iter().map(|a| a.method(did.as_str())).collect();
     Ok(Envelope(json!({

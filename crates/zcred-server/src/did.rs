@@ -7,14 +7,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
-use zcred_crypto::multibase;
 use zcred_ledger::Key;
 use zcred_model::Did;
 
 use crate::{AppState, Store};
-
-/// The multicodec prefix of an Ed25519 public key (`ed25519-pub`, 0xed as a varint).
-const ED25519_PUB: [u8; 2] = [0xed, 0x01];
 
 fn failure(status: StatusCode, error: &str, message: String) -> Response {
     let body = json!({
@@ -66,13 +62,11 @@ pub async fn resolve<S: Store>(
         .iter()
         .filter_map(|k| k.verifying_key().ok())
         .map(|k| {
-            let mut bytes = ED25519_PUB.to_vec();
-            bytes.extend_from_slice(&k.to_bytes());
             json!({
                 "id": format!("{id}#controllerKey"),
                 "type": "Ed25519VerificationKey2020",
                 "controller": id,
-                "publicKeyMultibase": multibase::encode_base58btc(&bytes),
+                "publicKeyMultibase": k.to_multibase(),
             })
         })
         .collect();

@@ -158,6 +158,20 @@ pub(crate) fn recorded(
     }
 }
 
+/// The refusal of an issuer-KEL event whose blob no longer extends the KEL.
+pub(crate) fn moved_on(e: &JournalError) -> ApiError {
+    ApiError::invalid_state(format!(
+        "the issuer's KEL moved on since this blob was made ({e}); create a fresh blob"
+    ))
+}
+
+/// The issuer DID a blob's create stored, with the caller's right to act for it (403).
+pub(crate) fn pending_issuer(pending: &blobs::Pending, caller: &Caller) -> Result<Did, ApiError> {
+    let did = Did::parse(pending.text("did")?).map_err(ApiError::internal)?;
+    check_issuer(caller, &did)?;
+    Ok(did)
+}
+
 const DELEGATION: &str = "issuer-delegation";
 
 /// The issuer named by the body's `did` (its key state, and the agent it delegated if any),
@@ -267,12 +281,8 @@ pub async fn delegation_submit<S: Store>(
 ) -> Result<Envelope, ApiError> {
     let (signers, pending) =
         blobs::submitted(state.journal().store(), &caller, DELEGATION, &body).await?;
-    let (did, agent_prefix) = (
-        pending.text("did")?.to_owned(),
-        pending.text("agent")?.to_owned(),
-    );
-    let did = Did::parse(&did).map_err(ApiError::internal)?;
-    check_issuer(&caller, &did)?;
+    let did = pending_issuer(&pending, &caller)?;
+    let agent_prefix = pending.text("agent")?.to_owned();
     let approval = zcred_ledger::Event::parse(&pending.bytes).map_err(ApiError::internal)?;
     // The approval must extend the issuer's KEL as it is now (else the blob is stale: two
     // approvals at one sn would be duplicity), signed by the keys in force now.
@@ -307,11 +317,7 @@ pub async fn delegation_submit<S: Store>(
         state
             .record(vec![approval, dip, anchor, vcp], pending.id)
             .await,
-        |e| {
-            ApiError::invalid_state(format!(
-                "the issuer's KEL moved on since this blob was made ({e}); create a fresh blob"
-            ))
-        },
+        moved_on,
     )?;
     let status = crate::admin::issuer_status(state.journal(), &did).await?;
     Ok(Envelope(json!({

@@ -36,7 +36,7 @@ use crate::agent;
 use crate::blobs;
 use crate::body::{string, Body};
 use crate::error::{ApiError, Envelope};
-use crate::issuer::{check_issuer, issuer_of, recorded, zetrix_key};
+use crate::issuer::{issuer_of, moved_on, pending_issuer, recorded, zetrix_key};
 use crate::{AppState, Store};
 
 const ISSUER: &str = "issuer-rotation";
@@ -93,13 +93,6 @@ pub async fn issuer_create<S: Store>(
     .await
 }
 
-/// The DID a blob's create stored, with the caller's right to act for it.
-fn did_of(pending: &blobs::Pending, caller: &Caller) -> Result<Did, ApiError> {
-    let did = Did::parse(pending.text("did")?).map_err(ApiError::internal)?;
-    check_issuer(caller, &did)?;
-    Ok(did)
-}
-
 /// `…/issuer/rotation/submit`.
 pub async fn issuer_submit<S: Store>(
     State(state): State<AppState<S>>,
@@ -108,18 +101,14 @@ pub async fn issuer_submit<S: Store>(
 ) -> Result<Envelope, ApiError> {
     let (signers, pending) =
         blobs::submitted(state.journal().store(), &caller, ISSUER, &body).await?;
-    let did = did_of(&pending, &caller)?;
+    let did = pending_issuer(&pending, &caller)?;
     let key = VerifyingKey::from_zetrix(pending.text("publicKey")?).map_err(ApiError::internal)?;
     let rot = Event::parse(&pending.bytes).map_err(ApiError::internal)?;
     crate::issuer::key_for_next(&state, &rot, &pending.id).await?;
     let signature = blobs::check_signers(&signers, &pending.bytes, &key)?;
     let (sn, said) = (rot.sn(), rot.said().to_string());
     let message = Message::event(rot, flows::controller_signature(signature));
-    recorded(state.record(vec![message], pending.id).await, |e| {
-        ApiError::invalid_state(format!(
-            "the issuer's KEL moved on since this blob was made ({e}); create a fresh blob"
-        ))
-    })?;
+    recorded(state.record(vec![message], pending.id).await, moved_on)?;
     Ok(Envelope(json!({
         "did": did.as_str(),
         "publicKey": key.to_zetrix(),
@@ -192,7 +181,7 @@ pub async fn agent_submit<S: Store>(
 ) -> Result<Envelope, ApiError> {
     let (signers, pending) =
         blobs::submitted(state.journal().store(), &caller, AGENT, &body).await?;
-    let did = did_of(&pending, &caller)?;
+    let did = pending_issuer(&pending, &caller)?;
     let issuer = agent::issuer(&state, &caller, &did).await?;
     let approval = Event::parse(&pending.bytes).map_err(ApiError::internal)?;
     let issuer_key = crate::issuer::key_for_next(&state, &approval, &pending.id).await?;

@@ -544,45 +544,39 @@ pub const ROUTES: &[Route] = &[
 /// fails).
 pub fn handler<S: Store>(route: &Route) -> Option<MethodRouter<AppState<S>>> {
     use crate::{admin, attributes, bbs_api, did, issuer, rotation, templates, vc};
-    let post_handler = match route.path {
-        "/cred/bbs/vc/sign" => post(bbs_api::sign),
-        "/zcred/v1/issuer/inception/create" => post(issuer::create::<S>),
-        "/zcred/v1/issuer/inception/submit" => post(issuer::submit::<S>),
-        "/zcred/v1/issuer/delegation/create" => post(issuer::delegation_create::<S>),
-        "/zcred/v1/issuer/delegation/submit" => post(issuer::delegation_submit::<S>),
-        "/zcred/v1/issuer/attributes/create" => post(attributes::create::<S>),
-        "/zcred/v1/issuer/attributes/submit" => post(attributes::submit::<S>),
-        "/zcred/v1/issuer/rotation/create" => post(rotation::issuer_create::<S>),
-        "/zcred/v1/issuer/rotation/submit" => post(rotation::issuer_submit::<S>),
-        "/zcred/v1/issuer/agent/rotation/create" => post(rotation::agent_create::<S>),
-        "/zcred/v1/issuer/agent/rotation/submit" => post(rotation::agent_submit::<S>),
-        "/cred/tds/template/blob/create" => post(templates::blob_create::<S>),
-        "/cred/tds/template/create" => post(templates::create::<S>),
-        "/cred/tds/template/submit" => post(templates::submit::<S>),
-        "/cred/v1/vc/apply" => post(vc::apply::<S>),
-        "/cred/v1/vc/create" => post(vc::create::<S>),
-        "/cred/v1/vc/submit" => post(vc::submit::<S>),
-        "/cred/v1/vc/download" => post(vc::download::<S>),
-        "/cred/v1/vc/revoke/create" => post(vc::revoke_create::<S>),
-        "/cred/v1/vc/revoke/submit" => post(vc::revoke_submit::<S>),
-        "/zcred/v1/admin/issuers/approve" => post(admin::approve_endpoint::<S>),
-        "/zcred/v1/admin/keys/create" => post(admin::create_key_endpoint::<S>),
-        "/zcred/v1/admin/plans/set" => post(admin::set_plan_endpoint::<S>),
-        "/zcred/v1/admin/sweep" => post(crate::sweep::endpoint::<S>),
-        _ => {
-            return match route.path {
-                "/health" => Some(get(crate::health::<S>)),
-                "/metrics" => Some(get(crate::metrics_endpoint::<S>)),
-                "/openapi.json" => Some(get(openapi_endpoint)),
-                "/docs" => Some(get(docs_endpoint)),
-                "/getAccountMetaData" => Some(get(templates::context::<S>)),
-                "/1.0/identifiers/{did}" => Some(get(did::resolve::<S>)),
-                _ => None,
-            }
-            .filter(|_| route.method == "GET")
-        }
-    };
-    (route.method == "POST").then_some(post_handler)
+    Some(match (route.method, route.path) {
+        ("POST", "/cred/bbs/vc/sign") => post(bbs_api::sign),
+        ("POST", "/zcred/v1/issuer/inception/create") => post(issuer::create::<S>),
+        ("POST", "/zcred/v1/issuer/inception/submit") => post(issuer::submit::<S>),
+        ("POST", "/zcred/v1/issuer/delegation/create") => post(issuer::delegation_create::<S>),
+        ("POST", "/zcred/v1/issuer/delegation/submit") => post(issuer::delegation_submit::<S>),
+        ("POST", "/zcred/v1/issuer/attributes/create") => post(attributes::create::<S>),
+        ("POST", "/zcred/v1/issuer/attributes/submit") => post(attributes::submit::<S>),
+        ("POST", "/zcred/v1/issuer/rotation/create") => post(rotation::issuer_create::<S>),
+        ("POST", "/zcred/v1/issuer/rotation/submit") => post(rotation::issuer_submit::<S>),
+        ("POST", "/zcred/v1/issuer/agent/rotation/create") => post(rotation::agent_create::<S>),
+        ("POST", "/zcred/v1/issuer/agent/rotation/submit") => post(rotation::agent_submit::<S>),
+        ("POST", "/cred/tds/template/blob/create") => post(templates::blob_create::<S>),
+        ("POST", "/cred/tds/template/create") => post(templates::create::<S>),
+        ("POST", "/cred/tds/template/submit") => post(templates::submit::<S>),
+        ("POST", "/cred/v1/vc/apply") => post(vc::apply::<S>),
+        ("POST", "/cred/v1/vc/create") => post(vc::create::<S>),
+        ("POST", "/cred/v1/vc/submit") => post(vc::submit::<S>),
+        ("POST", "/cred/v1/vc/download") => post(vc::download::<S>),
+        ("POST", "/cred/v1/vc/revoke/create") => post(vc::revoke_create::<S>),
+        ("POST", "/cred/v1/vc/revoke/submit") => post(vc::revoke_submit::<S>),
+        ("POST", "/zcred/v1/admin/issuers/approve") => post(admin::approve_endpoint::<S>),
+        ("POST", "/zcred/v1/admin/keys/create") => post(admin::create_key_endpoint::<S>),
+        ("POST", "/zcred/v1/admin/plans/set") => post(admin::set_plan_endpoint::<S>),
+        ("POST", "/zcred/v1/admin/sweep") => post(crate::sweep::endpoint::<S>),
+        ("GET", "/health") => get(crate::health::<S>),
+        ("GET", "/metrics") => get(crate::metrics_endpoint::<S>),
+        ("GET", "/openapi.json") => get(openapi_endpoint),
+        ("GET", "/docs") => get(docs_endpoint),
+        ("GET", "/getAccountMetaData") => get(templates::context::<S>),
+        ("GET", "/1.0/identifiers/{did}") => get(did::resolve::<S>),
+        _ => return None,
+    })
 }
 
 /// The access rule of the route a request matched (`None`: no route matched; the key is

@@ -74,7 +74,7 @@ pub async fn sweep<S: Store>(state: &AppState<S>, now_ms: i64) -> Result<Swept, 
                 }
                 _ => continue,
             };
-            match vc::replace(state, &record, &text, &next).await {
+            match vc::replace(state, &text, &next).await {
                 Ok(()) => *count += 1,
                 // Changed meanwhile: the next sweep looks again.
                 Err(e) if e.status == axum::http::StatusCode::CONFLICT => {}

@@ -133,18 +133,14 @@ pub fn without_body(record: &VcRecord) -> VcRecord {
     }
 }
 
-/// Replaces `record`, read as `text`, with `next` (409 when it changed meanwhile).
+/// Replaces the record read as `text` with `next`, the same vcId (409 when it changed
+/// meanwhile).
 pub async fn replace<S: Store>(
     state: &AppState<S>,
-    record: &VcRecord,
     text: &str,
     next: &VcRecord,
 ) -> Result<(), ApiError> {
-    let stored = Stored {
-        record: record.clone(),
-        text: text.to_owned(),
-    };
-    commit(state, stored.transition(next)?).await
+    commit(state, transition(text, next)?).await
 }
 
 /// A record with the exact text it was read as (for compare-and-set).
@@ -156,19 +152,24 @@ struct Stored {
 impl Stored {
     /// The write that moves this record to `next` (compare-and-set on its text).
     fn transition(&self, next: &VcRecord) -> Result<Write, ApiError> {
-        let key = record_key(&self.record.vc_id);
-        Ok(Write {
-            states: vec![StateUpdate {
-                key: key.clone(),
-                value: serde_json::to_string(next).map_err(ApiError::internal)?,
-            }],
-            expect: vec![Expectation {
-                key,
-                value: Some(self.text.clone()),
-            }],
-            ..Write::default()
-        })
+        transition(&self.text, next)
     }
+}
+
+/// The write that moves the record read as `text` to `next` (compare-and-set on that text).
+fn transition(text: &str, next: &VcRecord) -> Result<Write, ApiError> {
+    let key = record_key(&next.vc_id);
+    Ok(Write {
+        states: vec![StateUpdate {
+            key: key.clone(),
+            value: serde_json::to_string(next).map_err(ApiError::internal)?,
+        }],
+        expect: vec![Expectation {
+            key,
+            value: Some(text.to_owned()),
+        }],
+        ..Write::default()
+    })
 }
 
 async fn load<S: Store>(state: &AppState<S>, vc_id: &str) -> Result<Stored, ApiError> {

@@ -695,6 +695,40 @@ fn admin_api(server: &Server, api_key: &str) {
     assert_eq!(status, 400);
     let (status, body) = server.post(create, token, &json!({ "plan": "gold" }));
     assert_eq!((status, error_of(&body).1.as_deref()), (400, Some("/plan")));
+    // Operator plans: each bad member is a 400 naming it; a good one is answered back.
+    let plans = "/zcred/v1/admin/plans/set";
+    for (body, field) in [
+        (
+            json!({ "name": "Bad Name", "issuancesPerDay": 1, "requestsPerSecond": 1 }),
+            "/name",
+        ),
+        (
+            json!({ "name": "standard", "issuancesPerDay": 1, "requestsPerSecond": 1 }),
+            "/name",
+        ),
+        (
+            json!({ "name": "p1", "issuancesPerDay": -1, "requestsPerSecond": 1 }),
+            "/issuancesPerDay",
+        ),
+        (
+            json!({ "name": "p1", "issuancesPerDay": 1 }),
+            "/requestsPerSecond",
+        ),
+        (
+            json!({ "name": "p1", "issuancesPerDay": 1, "requestsPerSecond": 0 }),
+            "/requestsPerSecond",
+        ),
+    ] {
+        let (status, answer) = server.post(plans, token, &body);
+        assert_eq!(
+            (status, error_of(&answer).1.as_deref()),
+            (400, Some(field)),
+            "{body}: {answer}"
+        );
+    }
+    let body = json!({ "name": "p1", "issuancesPerDay": null, "requestsPerSecond": 7 });
+    let (status, answer) = server.post(plans, token, &body);
+    assert_eq!((status, &answer["object"]), (200, &body), "{answer}");
     let (status, _) = server.post("/zcred/v1/admin/nothing", token, &request);
     assert_eq!(status, 404);
 
