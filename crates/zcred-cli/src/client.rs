@@ -501,8 +501,20 @@ async fn issue(
         .map(|m| multibase::from_base64(m.as_str().unwrap_or_default()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| bad("the server sent a message that is not base64"))?;
+    let mut messages = bbs::Message::hash_all(&messages);
+    // Range-provable attributes (api.md OP-11): their integer messages follow, as scalars.
+    if let Some(scalars) = created.get("bbsBlsScalars").and_then(Value::as_array) {
+        for s in scalars {
+            let bytes: [u8; 32] = s
+                .as_str()
+                .and_then(|t| hex::decode(t).ok())
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| bad("the server sent a bbsBlsScalars entry that is not 64 hex"))?;
+            messages.push(bbs::Message::from_scalar_bytes(&bytes).map_err(bad)?);
+        }
+    }
     let bbs_signature = pair
-        .sign(&messages, &mut OsRng)
+        .sign_messages(&messages, &mut OsRng)
         .map_err(|e| bad(format!("BBS+ signing: {e}")))?;
     call(
         conn,

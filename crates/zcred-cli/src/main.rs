@@ -4,6 +4,7 @@
 //! (`zcred: <what is wrong>`); a verification that ran and failed prints its report and exits 1.
 
 mod client;
+mod vp;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -54,6 +55,9 @@ enum Command {
     /// Verifiable credentials.
     #[command(subcommand)]
     Vc(VcCommand),
+    /// Verifiable presentations, made and verified locally (no server).
+    #[command(subcommand)]
+    Vp(VpCommand),
     /// The KERI event logs: SAIDs, offline verification, export.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -275,6 +279,64 @@ enum VcCommand {
     },
 }
 
+/// Where the issuer's keys come from, offline: given keys, or a ledger export.
+#[derive(Args)]
+struct IssuerKeyArgs {
+    /// The issuer's Ed25519 public key (`b001…`): checks a full credential's JWS.
+    #[arg(long)]
+    issuer_key: Option<String>,
+    /// The issuer's BBS+ public key (`z…`).
+    #[arg(long, requires = "issuer_key")]
+    issuer_bbs_key: Option<String>,
+    /// The issuer's DID, when `--issuer-key` is its key in force after a rotation.
+    #[arg(long)]
+    issuer_did: Option<String>,
+    /// A ledger export (`zcred ledger export`): the issuer keys in force and, for full
+    /// credentials, their status. Instead of the key options.
+    #[arg(long, conflicts_with_all = ["issuer_key", "issuer_bbs_key"])]
+    ledger: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum VpCommand {
+    /// Make a finished presentation from a credential file, locally: the holder never sends the
+    /// full credential anywhere. Prints the VP.
+    Create {
+        /// The credential JSON file (as downloaded).
+        #[arg(long)]
+        vc: PathBuf,
+        /// A path `<subjectKey>.<key>` to disclose (repeat). None given: everything but the
+        /// ranged attributes. `--reveal id` discloses only the subject DID.
+        #[arg(long)]
+        reveal: Vec<String>,
+        /// `attribute:min:max`: prove the hidden integer lies in [min, max] (repeat).
+        #[arg(long)]
+        range: Vec<String>,
+        /// The verifier's nonce.
+        #[arg(long)]
+        challenge: Option<String>,
+        /// The holder's private key (`priv…`).
+        #[arg(long)]
+        key: String,
+        #[command(flatten)]
+        issuer: IssuerKeyArgs,
+    },
+    /// Verify a presentation offline, every check of api.md §10.3. Prints the outcome; exits 0
+    /// only when verified.
+    Verify {
+        /// The presentation JSON file (`-` for standard input).
+        vp: PathBuf,
+        /// The nonce the verifier expects.
+        #[arg(long)]
+        challenge: Option<String>,
+        /// Evaluate dates at this RFC 3339 time (default: now).
+        #[arg(long)]
+        at: Option<String>,
+        #[command(flatten)]
+        issuer: IssuerKeyArgs,
+    },
+}
+
 /// An error to report on one line; the process exits with `code`.
 struct Failure {
     message: String,
@@ -366,6 +428,7 @@ fn run(command: Command) -> Result<Output, Failure> {
             &vc,
         ),
         Command::Ledger(cmd) => ledger_command(cmd),
+        Command::Vp(cmd) => vp::command(cmd),
     }
 }
 

@@ -13,8 +13,14 @@
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
+use zcred_crypto::bbs;
 
 use crate::did::Did;
+
+/// The member of a `BbsBlsSignature2020` proof entry that lists, in order, the attribute paths
+/// whose values the signature also covers as integer messages (zcred extension, api.md OP-11).
+/// Absent when there are none: such credentials are exactly Zetrix's.
+pub const INTEGER_MESSAGES: &str = "integerMessages";
 
 /// The first two `@context` entries of every credential zcred issues.
 pub const BASE_CONTEXTS: [&str; 2] = [
@@ -184,37 +190,124 @@ impl Credential {
 
     /// The BBS+ messages (api.md §2.6): `credentialSubject` flattened in member order.
     pub fn bbs_messages(&self) -> Result<Vec<String>, CredentialError> {
-        let subject = self
-            .json
+        subject_messages(self.subject())
+    }
+
+    /// `credentialSubject` (checked to be an object at parse time).
+    pub fn subject(&self) -> &Map<String, Value> {
+        static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+        self.json
             .get("credentialSubject")
             .and_then(Value::as_object)
-            .ok_or(CredentialError::Missing("credentialSubject"))?;
-        subject_messages(subject)
+            .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
     }
+
+    /// The paths listed by the BBS+ proof's [`INTEGER_MESSAGES`] member (empty when absent).
+    pub fn integer_paths(&self) -> Result<Vec<String>, CredentialError> {
+        let Some(proof) = self.proof_of_type(&["BbsBlsSignature2020"]) else {
+            return Ok(Vec::new());
+        };
+        match proof.get(INTEGER_MESSAGES) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|p| {
+                    p.as_str().map(str::to_owned).ok_or_else(|| {
+                        invalid(
+                            format!("proof.{INTEGER_MESSAGES}"),
+                            "must be an array of attribute paths",
+                        )
+                    })
+                })
+                .collect(),
+            Some(_) => Err(invalid(
+                format!("proof.{INTEGER_MESSAGES}"),
+                "must be an array of attribute paths",
+            )),
+        }
+    }
+
+    /// Every message the BBS+ signature covers: the api.md §2.6 messages, hashed, then one
+    /// integer message per path of [`Self::integer_paths`].
+    pub fn signed_messages(&self) -> Result<Vec<bbs::Message>, CredentialError> {
+        let entries = subject_entries(self.subject())?;
+        let mut out: Vec<bbs::Message> = entries
+            .iter()
+            .map(|(path, text)| bbs::Message::hashed(format!("{path}: {text}").as_bytes()))
+            .collect();
+        for path in self.integer_paths()? {
+            out.push(integer_message_of(&entries, &path)?);
+        }
+        Ok(out)
+    }
+}
+
+/// The integer message of `path` among flattened entries.
+pub fn integer_message_of(
+    entries: &[(String, String)],
+    path: &str,
+) -> Result<bbs::Message, CredentialError> {
+    let (_, text) = entries.iter().find(|(p, _)| p == path).ok_or_else(|| {
+        invalid(
+            format!("proof.{INTEGER_MESSAGES}"),
+            format!("'{path}' is not an attribute of credentialSubject"),
+        )
+    })?;
+    let value = integer_value(text).ok_or_else(|| {
+        invalid(
+            format!("credentialSubject.{path}"),
+            "a range-provable value must be an integer of 64 bits",
+        )
+    })?;
+    Ok(bbs::integer_message(path, value))
+}
+
+/// The value of a range-provable attribute: `^-?[0-9]+$` within the signed 64-bit range.
+pub fn integer_value(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 /// Flattens a `credentialSubject` object into its BBS+ messages, in member order.
 pub fn subject_messages(subject: &Map<String, Value>) -> Result<Vec<String>, CredentialError> {
+    Ok(subject_entries(subject)?
+        .into_iter()
+        .map(|(path, text)| format!("{path}: {text}"))
+        .collect())
+}
+
+/// Flattens a `credentialSubject` object into `(path, value text)` pairs, in member order.
+pub fn subject_entries(
+    subject: &Map<String, Value>,
+) -> Result<Vec<(String, String)>, CredentialError> {
     let mut out = Vec::new();
     flatten("", subject, &mut out)?;
     Ok(out)
 }
 
+/// The dot-joined path of member `key` under `prefix` (`""` at the top).
+pub fn child_path(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
 fn flatten(
     prefix: &str,
     object: &Map<String, Value>,
-    out: &mut Vec<String>,
+    out: &mut Vec<(String, String)>,
 ) -> Result<(), CredentialError> {
     for (key, value) in object {
-        let path = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
+        let path = child_path(prefix, key);
         match value {
             Value::Object(inner) => flatten(&path, inner, out)?,
-            Value::String(s) => out.push(format!("{path}: {s}")),
-            Value::Number(_) | Value::Bool(_) => out.push(format!("{path}: {value}")),
+            Value::String(s) => out.push((path, s.clone())),
+            Value::Number(_) | Value::Bool(_) => out.push((path, value.to_string())),
             Value::Null | Value::Array(_) => {
                 return Err(invalid(
                     format!("credentialSubject.{path}"),

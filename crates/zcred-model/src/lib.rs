@@ -8,6 +8,8 @@
 //! - [`credential`]: the Verifiable Credential as issued (api.md §2.10; VCDM 1.1 and 2.0 date
 //!   names) and its BBS+ message list (api.md §2.6).
 //! - [`verify`]: offline verification of a credential against given issuer keys.
+//! - [`presentation`]: presentations: selective disclosure, range proofs, the holder's proof,
+//!   and their complete verification (api.md §10).
 //! - [`time`]: the date and time forms of api.md §2.11.
 //!
 //! Invariant: no I/O and no clock; the time of a check is passed in.
@@ -16,6 +18,7 @@ pub mod canonical;
 pub mod credential;
 pub mod did;
 pub mod json;
+pub mod presentation;
 pub mod template;
 pub mod time;
 pub mod verify;

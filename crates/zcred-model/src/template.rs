@@ -161,6 +161,12 @@ pub struct Attribute {
     /// Who supplies the value.
     #[serde(rename = "type")]
     pub supplier: Supplier,
+    /// zcred extension (api.md OP-11): the value is an integer that holders may prove a range
+    /// of without revealing it. The credential's BBS+ signature then also covers the value as an
+    /// integer message. `NUMBER` attributes only; written only when true, so templates without
+    /// it are unchanged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub range_provable: bool,
 }
 
 /// A credential template.
@@ -205,6 +211,12 @@ impl Template {
                 ));
             }
             check_attribute_key(&a.key)?;
+            if a.range_provable && a.format != Format::Number {
+                return Err(TemplateError::AttributeKey(
+                    a.key.clone(),
+                    "only NUMBER attributes can be rangeProvable",
+                ));
+            }
             if !seen.insert(a.key.as_str()) {
                 return Err(TemplateError::AttributeKey(
                     a.key.clone(),

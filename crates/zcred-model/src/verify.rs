@@ -117,7 +117,7 @@ pub fn verify_credential(
     Report::new(checks)
 }
 
-fn string_member<'a>(
+pub(crate) fn string_member<'a>(
     proof: &'a Map<String, Value>,
     name: &str,
     proof_type: &str,
@@ -128,7 +128,7 @@ fn string_member<'a>(
         .ok_or_else(|| format!("{proof_type} proof has no '{name}' string"))
 }
 
-fn check_jws(credential: &Credential, key: &VerifyingKey) -> Result<String, String> {
+pub(crate) fn check_jws(credential: &Credential, key: &VerifyingKey) -> Result<String, String> {
     const TYPE: &str = "Ed25519Signature2020";
     let proof = credential
         .proof_of_type(&[TYPE, "Ed25519Signature2018"])
@@ -157,7 +157,7 @@ fn check_jws(credential: &Credential, key: &VerifyingKey) -> Result<String, Stri
     })
 }
 
-fn check_bbs(credential: &Credential, key: &bbs::PublicKey) -> Result<String, String> {
+pub(crate) fn check_bbs(credential: &Credential, key: &bbs::PublicKey) -> Result<String, String> {
     const TYPE: &str = "BbsBlsSignature2020";
     let proof = credential
         .proof_of_type(&[TYPE])
@@ -172,8 +172,8 @@ fn check_bbs(credential: &Credential, key: &bbs::PublicKey) -> Result<String, St
     }
     let signature = bbs::Signature::from_multibase(string_member(proof, "proofValue", TYPE)?)
         .map_err(|e| format!("proofValue: {e}"))?;
-    let messages = credential.bbs_messages().map_err(|e| e.to_string())?;
-    key.verify(&messages, &signature).map_err(|_| {
+    let messages = credential.signed_messages().map_err(|e| e.to_string())?;
+    key.verify_messages(&messages, &signature).map_err(|_| {
         format!(
             "BBS+ signature does not verify over the {} messages of credentialSubject",
             messages.len()
@@ -185,7 +185,10 @@ fn check_bbs(credential: &Credential, key: &bbs::PublicKey) -> Result<String, St
     ))
 }
 
-fn check_valid_from(credential: &Credential, at: OffsetDateTime) -> Result<String, String> {
+pub(crate) fn check_valid_from(
+    credential: &Credential,
+    at: OffsetDateTime,
+) -> Result<String, String> {
     let from = crate::time::format_seconds(credential.valid_from());
     if at + CLOCK_SKEW >= credential.valid_from() {
         Ok(format!("valid from {from}"))
@@ -194,7 +197,10 @@ fn check_valid_from(credential: &Credential, at: OffsetDateTime) -> Result<Strin
     }
 }
 
-fn check_valid_until(credential: &Credential, at: OffsetDateTime) -> Result<String, String> {
+pub(crate) fn check_valid_until(
+    credential: &Credential,
+    at: OffsetDateTime,
+) -> Result<String, String> {
     match credential.valid_until() {
         None => Ok("no expiration date".to_owned()),
         Some(until) if at < until + CLOCK_SKEW => Ok(format!(

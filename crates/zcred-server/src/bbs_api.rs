@@ -74,6 +74,38 @@ fn seed_key(text: &str) -> Result<bbs::SecretKey, ApiError> {
         .map_err(|e| ApiError::invalid_format(format!("/seed: {e}")).at("/seed"))
 }
 
+/// `scalars` (zcred extension, api.md OP-11): the `bbsBlsScalars` of 8.2, each 64 hex
+/// characters of a big-endian scalar, signed as is after the `data` messages.
+fn scalars(
+    body: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Vec<bbs::Message>, ApiError> {
+    let Some(value) = body.get("scalars") else {
+        return Ok(Vec::new());
+    };
+    let items = value.as_array().ok_or_else(|| {
+        ApiError::invalid_format("/scalars must be an array of hex scalars").at("/scalars")
+    })?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let pointer = format!("/scalars/{i}");
+            let bad = || {
+                ApiError::invalid_format(format!(
+                    "{pointer} must be 64 hex characters of a scalar below the group order"
+                ))
+                .at(&pointer)
+            };
+            let bytes: [u8; 32] = m
+                .as_str()
+                .and_then(|t| hex::decode(t).ok())
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(bad)?;
+            bbs::Message::from_scalar_bytes(&bytes).map_err(|_| bad())
+        })
+        .collect()
+}
+
 /// The handler.
 pub async fn sign(Body(mut body): Body) -> Result<Envelope, ApiError> {
     // The secret leaves the parsed body first, into zeroizing memory, whatever comes next.
@@ -97,6 +129,8 @@ pub async fn sign(Body(mut body): Body) -> Result<Envelope, ApiError> {
             })
         })
         .collect::<Result<Vec<Vec<u8>>, ApiError>>()?;
+    let mut messages = bbs::Message::hash_all(&messages);
+    messages.extend(scalars(&body)?);
     if secret.public_key() != public {
         return Err(ApiError::invalid_request(
             "publicKeyMultibase is not the public key of the given secret key",
@@ -104,7 +138,7 @@ pub async fn sign(Body(mut body): Body) -> Result<Envelope, ApiError> {
         .at("/publicKeyMultibase"));
     }
     let pair = bbs::KeyPair::new(secret);
-    let signature = tokio::task::spawn_blocking(move || pair.sign(&messages, &mut OsRng))
+    let signature = tokio::task::spawn_blocking(move || pair.sign_messages(&messages, &mut OsRng))
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;

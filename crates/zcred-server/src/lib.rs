@@ -39,6 +39,7 @@ pub mod routes;
 pub mod sweep;
 pub mod templates;
 pub mod vc;
+pub mod vp;
 
 use error::{ApiError, Envelope};
 

@@ -125,12 +125,29 @@ fn attribute_at(entry: &Value, at: &str) -> Result<Attribute, ApiError> {
             })?
         }
     };
+    let range_provable = match entry.get("rangeProvable") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(ApiError::invalid_format(format!(
+                "{at}/rangeProvable must be true or false"
+            ))
+            .at(format!("{at}/rangeProvable")))
+        }
+    };
+    if range_provable && format != Format::Number {
+        return Err(ApiError::invalid_request(format!(
+            "{at}/rangeProvable: only NUMBER attributes can be range-provable"
+        ))
+        .at(format!("{at}/rangeProvable")));
+    }
     Ok(Attribute {
         attribute,
         key,
         format,
         mandatory,
         supplier,
+        range_provable,
     })
 }
 

@@ -103,6 +103,9 @@ pub struct VcRecord {
     pub remark: Option<String>,
     /// Created, Unix ms.
     pub created: i64,
+    /// The paths signed also as integer messages (api.md OP-11), in order; set at 8.2.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub integer_paths: Vec<String>,
 }
 
 /// The prefix of credential records.
@@ -189,6 +192,47 @@ async fn load<S: Store>(state: &AppState<S>, vc_id: &str) -> Result<Stored, ApiE
     Ok(Stored { record, text })
 }
 
+/// A credential's status for a verifier (api.md §10.3): from its record's TEL in the ledger.
+/// Unknown, purged or not yet issued: not recorded.
+pub(crate) async fn status_of<S: Store>(
+    state: &AppState<S>,
+    vc_id: &str,
+) -> Result<zcred_model::presentation::Status, ApiError> {
+    use zcred_model::presentation::Status;
+    let Some(text) = state
+        .journal()
+        .store()
+        .state(&record_key(vc_id))
+        .await
+        .map_err(ApiError::unavailable)?
+    else {
+        return Ok(Status::NotRecorded);
+    };
+    let record: VcRecord = serde_json::from_str(&text).map_err(ApiError::internal)?;
+    let (Some(registry), Some(said)) = (record.registry, record.said) else {
+        return Ok(Status::NotRecorded);
+    };
+    let found = state
+        .ledger(move |l| {
+            l.credential(&registry, &said).map(|c| {
+                (
+                    c.status,
+                    c.revoked
+                        .as_ref()
+                        .map(|r| r.dt.chars().take(10).collect::<String>()),
+                )
+            })
+        })
+        .await?;
+    Ok(match found {
+        None => Status::NotRecorded,
+        Some((zcred_ledger::verify::Status::Revoked, date)) => {
+            Status::Revoked(date.unwrap_or_default())
+        }
+        Some(_) => Status::Active,
+    })
+}
+
 /// Records `write` under the journal (no events).
 async fn commit<S: Store>(state: &AppState<S>, write: Write) -> Result<(), ApiError> {
     let task = state.clone();
@@ -205,7 +249,7 @@ fn did_field(body: &Map<String, Value>, name: &str) -> Result<Did, ApiError> {
 }
 
 /// A member read under its canonical name or one alias (both at once → 400).
-fn aliased<'a>(
+pub(crate) fn aliased<'a>(
     body: &'a Map<String, Value>,
     name: &'a str,
     alias: &'a str,
@@ -376,6 +420,8 @@ struct TemplateInfo {
     name: String,
     subject: String,
     format: Vec<(String, Format, bool, Supplier)>,
+    /// The keys marked `rangeProvable` (api.md OP-11).
+    range_provable: Vec<String>,
 }
 
 async fn template_info<S: Store>(
@@ -404,6 +450,11 @@ async fn template_info<S: Store>(
         issuer: text("issuerZid")?,
         name: text("templateName")?,
         subject: text("subjectKey")?,
+        range_provable: attributes
+            .iter()
+            .filter(|a| a.range_provable)
+            .map(|a| a.key.clone())
+            .collect(),
         format: attributes
             .into_iter()
             .map(|a| (a.key, a.format, a.mandatory, a.supplier))
@@ -443,6 +494,14 @@ fn check_values(
         format
             .check(value)
             .map_err(|want| ApiError::invalid_format(format!("{here} must be {want}")).at(&here))?;
+        if info.range_provable.contains(key)
+            && zcred_model::credential::integer_value(value).is_none()
+        {
+            return Err(ApiError::invalid_format(format!(
+                "{here} must be an integer of 64 bits: the attribute is rangeProvable"
+            ))
+            .at(&here));
+        }
     }
     Ok(())
 }
@@ -562,6 +621,7 @@ pub async fn apply<S: Store>(
         revoked_tx: None,
         remark: None,
         created: blobs::now_ms(),
+        integer_paths: Vec::new(),
     };
     let key = record_key(vc_id.as_str());
     commit(
@@ -658,6 +718,20 @@ fn not_in(record: &VcRecord, wanted: &str, hint: &str) -> ApiError {
         "credential {} is {}, not {wanted}{hint}",
         record.vc_id, record.status
     ))
+}
+
+/// The integer messages of `paths` (api.md OP-11), in order.
+fn integer_messages(
+    entries: &[(String, String)],
+    paths: &[String],
+) -> Result<Vec<bbs::Message>, ApiError> {
+    paths
+        .iter()
+        .map(|p| {
+            zcred_model::credential::integer_message_of(entries, p)
+                .map_err(|e| ApiError::invalid_request(e.to_string()))
+        })
+        .collect()
 }
 
 /// `POST /cred/v1/vc/create` (8.2).
@@ -772,19 +846,41 @@ pub async fn create<S: Store>(
     vc.insert("@context".into(), Value::Array(contexts));
     let unsigned = Value::Object(vc);
     let input = jws::signing_input(canonical::to_string(&unsigned).as_bytes());
-    let messages = zcred_model::credential::subject_messages(&subject)
+    let entries = zcred_model::credential::subject_entries(&subject)
         .map_err(|e| ApiError::invalid_request(e.to_string()))?;
+    let messages: Vec<String> = entries.iter().map(|(p, t)| format!("{p}: {t}")).collect();
+    let integer_paths: Vec<String> = entries
+        .iter()
+        .map(|(path, _)| path)
+        .filter(|path| {
+            infos.iter().any(|info| {
+                path.strip_prefix(info.subject.as_str())
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    .is_some_and(|key| info.range_provable.iter().any(|k| k == key))
+            })
+        })
+        .cloned()
+        .collect();
+    let scalars = integer_messages(&entries, &integer_paths)?;
     let next = VcRecord {
         status: "CREATED".into(),
         supplied: supplied_json,
         unsigned: Some(unsigned),
+        integer_paths,
         ..record.clone()
     };
     commit(&state, stored.transition(&next)?).await?;
-    Ok(Envelope(json!({
+    let mut out = json!({
         "ed25519Blob": hex::encode(input.as_bytes()),
         "bbsBlsBase64": messages.iter().map(|m| multibase::base64(m.as_bytes())).collect::<Vec<_>>(),
-    })))
+    });
+    if !scalars.is_empty() {
+        out["bbsBlsScalars"] = json!(scalars
+            .iter()
+            .map(|m| hex::encode(m.to_scalar_bytes()))
+            .collect::<Vec<_>>());
+    }
+    Ok(Envelope(out))
 }
 
 fn key_expiry(body: &Map<String, Value>) -> Result<i64, ApiError> {
@@ -927,14 +1023,23 @@ pub async fn submit<S: Store>(
         .as_object()
         .cloned()
         .unwrap_or_default();
-    let messages =
-        zcred_model::credential::subject_messages(&subject).map_err(ApiError::internal)?;
+    let entries = zcred_model::credential::subject_entries(&subject).map_err(ApiError::internal)?;
+    let mut messages: Vec<bbs::Message> = entries
+        .iter()
+        .map(|(p, t)| bbs::Message::hashed(format!("{p}: {t}").as_bytes()))
+        .collect();
+    messages.extend(integer_messages(&entries, &record.integer_paths)?);
     let proof_value = bbs_sig.to_multibase();
-    let checked = tokio::task::spawn_blocking(move || bbs_key.verify(&messages, &bbs_sig))
+    let checked = tokio::task::spawn_blocking(move || bbs_key.verify_messages(&messages, &bbs_sig))
         .await
         .map_err(ApiError::internal)?;
     checked.map_err(|_| {
-        ApiError::signature_mismatch("bbsBlsSignData does not verify over bbsBlsBase64")
+        let over = if record.integer_paths.is_empty() {
+            "bbsBlsBase64"
+        } else {
+            "bbsBlsBase64 followed by bbsBlsScalars"
+        };
+        ApiError::signature_mismatch(format!("bbsBlsSignData does not verify over {over}"))
             .at(format!("/{bbs_sig_name}"))
     })?;
 
@@ -942,16 +1047,20 @@ pub async fn submit<S: Store>(
     let created = zcred_model::time::format_micros(now);
     let mut vc = unsigned.as_object().cloned().unwrap_or_default();
     let contexts = vc.remove("@context").unwrap_or(Value::Null);
+    let mut bbs_proof = json!({
+        "type": "BbsBlsSignature2020",
+        "created": created,
+        "proofPurpose": "assertionMethod",
+        "proofValue": proof_value,
+        "verificationMethod": format!("{}#{}", issuer.did, attribute.fragment),
+    });
+    if !record.integer_paths.is_empty() {
+        bbs_proof[zcred_model::credential::INTEGER_MESSAGES] = json!(record.integer_paths);
+    }
     vc.insert(
         "proof".into(),
         json!([
-            {
-                "type": "BbsBlsSignature2020",
-                "created": created,
-                "proofPurpose": "assertionMethod",
-                "proofValue": proof_value,
-                "verificationMethod": format!("{}#{}", issuer.did, attribute.fragment),
-            },
+            bbs_proof,
             {
                 "type": "Ed25519Signature2020",
                 "created": created,

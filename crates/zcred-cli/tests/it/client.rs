@@ -443,3 +443,231 @@ fn submit_body(vc_id: &str, created: &Value, keys: &str) -> Value {
         "bbsBlsSignData": pair.sign(&messages, &mut zcred_crypto::OsRng).unwrap().to_multibase(),
     })
 }
+
+/// Presentations across the two sides: one made offline by `zcred vp create` verifies on the
+/// server, and one made by the server verifies offline with `zcred vp verify` (given keys or
+/// the ledger export). The credential has a range-provable attribute, issued by the CLI (which
+/// signs the integer message the server hands out).
+#[test]
+fn presentations_offline_and_on_the_server() {
+    let dir = std::env::temp_dir().join(format!("zcred-vp-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.display().to_string();
+    let store = ["--data-dir", data.as_str()];
+    let server = Server::start(&store);
+    let keys = format!("{data}/keys.json");
+    let admin_key = |issuer: Option<&str>| {
+        let mut args = vec!["admin", "key", "create", "--plan", "standard"];
+        if let Some(did) = issuer {
+            args.extend(["--issuer", did]);
+        }
+        let made = ok(&[&args[..], &store[..]].concat());
+        made["apiKey"].as_str().unwrap().to_owned()
+    };
+    let si = admin_key(None);
+    let did = client(&server, &si, &keys, &["issuer", "onboard"])["did"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(&[&["admin", "issuer", "approve", &did], &store[..]].concat());
+    let ik = admin_key(Some(&did));
+    let template_file = format!("{data}/license.json");
+    std::fs::write(
+        &template_file,
+        json!({"templateName": "DrivingLicense", "version": "1.0.0", "credentialFormat": [
+            {"attribute": "Name", "format": "STRING", "key": "name", "mandatory": true, "type": "USER"},
+            {"attribute": "Age", "format": "NUMBER", "key": "age", "mandatory": true, "type": "USER", "rangeProvable": true},
+            {"attribute": "Class", "format": "STRING", "key": "class", "mandatory": true, "type": "FIXED"}]})
+        .to_string(),
+    )
+    .unwrap();
+    let template = client(&server, &ik, &keys, &["template", "create", &template_file]);
+    let template = template["templateId"].as_str().unwrap().to_owned();
+    let applied = client(
+        &server,
+        &si,
+        &keys,
+        &[
+            "holder",
+            "apply",
+            "--template",
+            &template,
+            "--data",
+            r#"{"name": "Ali", "age": "30"}"#,
+        ],
+    );
+    let vc_id = applied["vcId"].as_str().unwrap().to_owned();
+    let supplied = format!(r#"[{{"templateId": "{template}", "metadata": {{"class": "B2"}}}}]"#);
+    client(
+        &server,
+        &ik,
+        &keys,
+        &["issuer", "issue", &vc_id, "--data", &supplied],
+    );
+    let vc = client(&server, &si, &keys, &["holder", "download", &vc_id]);
+    assert_eq!(
+        vc["proof"][0]["integerMessages"],
+        json!(["drivingLicense.age"]),
+        "{vc}"
+    );
+    let vc_file = format!("{data}/vc.json");
+    std::fs::write(&vc_file, vc.to_string()).unwrap();
+    let holder = key_file(&keys)["holder"]["privateKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let issuer_public = issuer_key(&keys, "privateKey").verifying_key().to_zetrix();
+    let bbs_secret = key_file(&keys)["issuer"]["bbsPrivateKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bbs_public = ok(&["bbs", "public", "--key", &bbs_secret])["publicKeyMultibase"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let given_keys = [
+        "--issuer-key",
+        issuer_public.as_str(),
+        "--issuer-bbs-key",
+        bbs_public.as_str(),
+    ];
+
+    // Made offline, verified by the server.
+    let offline_vp = ok(&[
+        &[
+            "vp",
+            "create",
+            "--vc",
+            &vc_file,
+            "--reveal",
+            "drivingLicense.name",
+            "--range",
+            "drivingLicense.age:18:65",
+            "--challenge",
+            "nonce-1",
+            "--key",
+            &holder,
+        ],
+        &given_keys[..],
+    ]
+    .concat());
+    let derived = &offline_vp["verifiableCredential"][0];
+    assert!(derived["credentialSubject"]["drivingLicense"]
+        .get("age")
+        .is_none());
+    assert_eq!(derived["proof"][1]["type"], "BulletproofRangeProof2021");
+    let (status, answer) = server.post(
+        "/cred/v1/vp/verify",
+        Some(&si),
+        &json!({ "vpObject": offline_vp, "challenge": "nonce-1" }),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let outcome = &answer["object"];
+    assert_eq!(outcome["verified"], true, "{outcome}");
+    assert_eq!(
+        outcome["vcDetail"][0]["credentialSubject"]["drivingLicense"],
+        json!({"name": "Ali", "age": "Verified in range 18-65"})
+    );
+    let (_, wrong) = server.post(
+        "/cred/v1/vp/verify",
+        Some(&si),
+        &json!({ "vpObject": offline_vp, "challenge": "nonce-2" }),
+    );
+    assert_eq!(wrong["object"]["verified"], false, "{wrong}");
+    // A range the value is outside of cannot be proved, offline either.
+    let vp_file = format!("{data}/vp.json");
+    let refused = zcred(
+        &[
+            &[
+                "vp",
+                "create",
+                "--vc",
+                &vc_file,
+                "--range",
+                "drivingLicense.age:40:65",
+                "--key",
+                &holder,
+            ],
+            &given_keys[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("not in the range 40-65"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    // Made by the server, verified offline: with the keys, and with the ledger export.
+    let created = server.post(
+        "/cred/v1/vp/create",
+        Some(&si),
+        &json!({ "vc": vc, "revealedAttributes": ["drivingLicense.class"],
+                 "rangeProof": [{"attribute": "drivingLicense.age", "min": 21, "max": 30}],
+                 "challenge": "nonce-3" }),
+    );
+    assert_eq!(created.0, 200, "{}", created.1);
+    let holder_key = SigningKey::from_zetrix(&holder).unwrap();
+    let blob = hex::decode(created.1["object"]["blob"].as_str().unwrap()).unwrap();
+    let submitted = server.post(
+        "/cred/v1/vp/submit",
+        Some(&si),
+        &json!({ "blobId": created.1["object"]["blobId"],
+                 "ed25519SignData": holder_key.sign(&blob).to_hex(),
+                 "ed25519PubKey": holder_key.verifying_key().to_zetrix() }),
+    );
+    assert_eq!(submitted.0, 200, "{}", submitted.1);
+    std::fs::write(&vp_file, submitted.1["object"]["vpObject"].to_string()).unwrap();
+    let with_keys = ok(&[
+        &["vp", "verify", &vp_file, "--challenge", "nonce-3"],
+        &given_keys[..],
+    ]
+    .concat());
+    assert_eq!(with_keys["verified"], true, "{with_keys}");
+    assert_eq!(
+        with_keys["vcDetail"][0]["credentialSubject"]["drivingLicense"]["age"],
+        "Verified in range 21-30"
+    );
+    let export = format!("{data}/ledger.cesr");
+    ok(&[&["ledger", "export", "--out", &export], &store[..]].concat());
+    let with_ledger = ok(&[
+        "vp",
+        "verify",
+        &vp_file,
+        "--challenge",
+        "nonce-3",
+        "--ledger",
+        &export,
+    ]);
+    assert_eq!(with_ledger["verified"], true, "{with_ledger}");
+    let mismatch = zcred(&[
+        "vp",
+        "verify",
+        &vp_file,
+        "--challenge",
+        "nonce-4",
+        "--ledger",
+        &export,
+    ]);
+    assert_eq!(mismatch.status.code(), Some(1));
+    // The full credential's status is read from the export: revoked after a revocation.
+    let full_vp = ok(&[
+        &["vp", "create", "--vc", &vc_file, "--key", &holder][..],
+        &given_keys[..],
+    ]
+    .concat());
+    std::fs::write(&vp_file, full_vp.to_string()).unwrap();
+    let active = ok(&["vp", "verify", &vp_file, "--ledger", &export]);
+    assert_eq!(active["verified"], true, "{active}");
+    assert_eq!(active["notes"], json!([]), "{active}");
+    client(&server, &ik, &keys, &["issuer", "revoke", &vc_id]);
+    ok(&[&["ledger", "export", "--out", &export], &store[..]].concat());
+    let revoked = zcred(&["vp", "verify", &vp_file, "--ledger", &export]);
+    assert_eq!(revoked.status.code(), Some(1));
+    let revoked: Value = serde_json::from_slice(&revoked.stdout).unwrap();
+    assert_eq!(revoked["status"], "revoked", "{revoked}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -15,7 +15,14 @@ use crate::serve::{error_of, Server};
 
 /// Asserts a refusal's status and code; returns the body.
 #[track_caller]
-fn refused(server: &Server, key: &str, path: &str, body: &Value, status: u16, code: &str) -> Value {
+pub(crate) fn refused(
+    server: &Server,
+    key: &str,
+    path: &str,
+    body: &Value,
+    status: u16,
+    code: &str,
+) -> Value {
     let (got, answer) = server.post(path, Some(key), body);
     assert_eq!(
         (got, error_of(&answer).0.as_str()),
@@ -26,7 +33,7 @@ fn refused(server: &Server, key: &str, path: &str, body: &Value, status: u16, co
 }
 
 #[track_caller]
-fn accepted(server: &Server, key: &str, path: &str, body: &Value) -> Value {
+pub(crate) fn accepted(server: &Server, key: &str, path: &str, body: &Value) -> Value {
     let (status, answer) = server.post(path, Some(key), body);
     assert_eq!(status, 200, "{path} {body}: {answer}");
     assert_eq!(answer["messages"], json!([]));
@@ -38,7 +45,7 @@ fn sign_hex(key: &SigningKey, blob: &Value) -> String {
         .to_hex()
 }
 
-fn signers(blob: &Value, key: &SigningKey) -> Value {
+pub(crate) fn signers(blob: &Value, key: &SigningKey) -> Value {
     json!({
         "blobId": blob["blobId"],
         "signerList": [{ "signBlob": sign_hex(key, &blob["blob"]), "publicKey": key.verifying_key().to_zetrix() }],
@@ -46,14 +53,14 @@ fn signers(blob: &Value, key: &SigningKey) -> Value {
 }
 
 /// An onboarded issuer: its keys and its issuer-bound API key.
-struct Issuer {
-    key: SigningKey,
-    bbs: bbs::KeyPair,
-    did: String,
-    api_key: String,
+pub(crate) struct Issuer {
+    pub(crate) key: SigningKey,
+    pub(crate) bbs: bbs::KeyPair,
+    pub(crate) did: String,
+    pub(crate) api_key: String,
 }
 
-fn onboard(server: &Server, si_key: &str, admin: &str) -> Issuer {
+pub(crate) fn onboard(server: &Server, si_key: &str, admin: &str) -> Issuer {
     let key = SigningKey::generate(&mut OsRng);
     let next = SigningKey::generate(&mut OsRng);
     let did = zcred_model_did(&key);
@@ -128,11 +135,11 @@ fn onboard(server: &Server, si_key: &str, admin: &str) -> Issuer {
     }
 }
 
-fn zcred_model_did(key: &SigningKey) -> String {
+pub(crate) fn zcred_model_did(key: &SigningKey) -> String {
     format!("did:zid:{}", hex::encode(key.verifying_key().to_bytes()))
 }
 
-fn approve(server: &Server, admin: &str, did: &str) {
+pub(crate) fn approve(server: &Server, admin: &str, did: &str) {
     let (status, _, body) = server.call_with_head(
         "POST",
         "/zcred/v1/admin/issuers/approve",
@@ -178,7 +185,7 @@ fn register(server: &Server, issuer: &Issuer, name: &str) -> String {
 }
 
 /// An apply request for `templates` (with their values) signed by `holder`.
-fn application(holder: &SigningKey, data: Value) -> Value {
+pub(crate) fn application(holder: &SigningKey, data: Value) -> Value {
     let canonical = canonical_json(&data);
     json!({
         "data": data,
@@ -188,7 +195,7 @@ fn application(holder: &SigningKey, data: Value) -> Value {
 }
 
 /// Canonical JSON (api.md §2.8) of the values used here (ASCII strings, objects, arrays).
-fn canonical_json(v: &Value) -> String {
+pub(crate) fn canonical_json(v: &Value) -> String {
     match v {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();

@@ -5,4 +5,5 @@ mod client;
 mod commands;
 mod ledger;
 mod lifecycle;
+mod presentation;
 mod serve;

@@ -20,6 +20,8 @@
 
 pub mod hash;
 mod proof;
+#[cfg(feature = "range-proofs")]
+pub mod range;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -36,7 +38,10 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::multibase::{self, MultibaseError};
 
-pub use proof::{create_proof, parse_proof_header, verify_proof, ProofHeader};
+pub use proof::{
+    create_proof, create_proof_over, parse_proof_header, verify_proof, verify_proof_over,
+    ProofHeader,
+};
 
 /// Length of a secret key in bytes.
 pub const SECRET_KEY_LEN: usize = 32;
@@ -148,6 +153,69 @@ fn mattr_gen_sk(seed: &[u8]) -> Fr {
     Fr::from_be_bytes_mod_order(okm.as_ref())
 }
 
+/// One signed message as the scalar the signature covers: a byte string hashed with
+/// [`hash::hash_to_scalar`] (every message of api.md §2.6), or a scalar given as is (zcred's
+/// integer messages, see [`range`] when the `range-proofs` feature is on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Message(pub(crate) Fr);
+
+impl Message {
+    /// A byte message, hashed to a scalar.
+    pub fn hashed(bytes: &[u8]) -> Self {
+        Self(hash::hash_to_scalar(bytes))
+    }
+
+    /// A scalar message from its 32 big-endian bytes; refuses values not below the group order.
+    pub fn from_scalar_bytes(bytes: &[u8; 32]) -> Result<Self, BbsError> {
+        scalar_from_bytes(bytes)
+            .map(Self)
+            .ok_or(BbsError::Malformed("scalar message"))
+    }
+
+    /// The 32 big-endian bytes of the scalar.
+    pub fn to_scalar_bytes(&self) -> [u8; 32] {
+        scalar_to_bytes(&self.0)
+    }
+
+    /// Each byte message hashed, in order.
+    pub fn hash_all<M: AsRef<[u8]>>(messages: &[M]) -> Vec<Self> {
+        messages.iter().map(|m| Self::hashed(m.as_ref())).collect()
+    }
+}
+
+const INTEGER_OFFSET: u64 = 1 << 63;
+
+/// `value + 2⁶³` as an unsigned integer (order-preserving).
+fn offset(value: i64) -> u64 {
+    (value as u64) ^ INTEGER_OFFSET
+}
+
+/// `tag(path)·2⁶⁴`: the first 16 bytes (big-endian) of `Blake2b-512("zcred-integer-v1" ‖ path)`,
+/// shifted by 64 bits.
+fn tag_shift(path: &str) -> Fr {
+    use blake2::{Blake2b512, Digest};
+    let mut h = Blake2b512::new();
+    h.update(b"zcred-integer-v1");
+    h.update(path.as_bytes());
+    let digest = h.finalize();
+    let mut tag = [0u8; 16];
+    tag.copy_from_slice(&digest[..16]);
+    Fr::from(u128::from_be_bytes(tag)) * Fr::from(u128::from(u64::MAX) + 1)
+}
+
+/// The *integer message* of attribute `path` holding the signed integer `value` (a zcred
+/// extension, api.md OP-11): `tag(path)·2⁶⁴ + (value + 2⁶³)`, where `tag(path)` is the first
+/// 16 bytes (big-endian) of `Blake2b-512("zcred-integer-v1" ‖ path)`. Appended after the
+/// api.md §2.6 messages for each range-provable attribute, it lets a holder prove a range of the
+/// value without revealing it.
+pub fn integer_message(path: &str, value: i64) -> Message {
+    Message(tag_shift(path) + Fr::from(offset(value)))
+}
+
+fn scalars(messages: &[Message]) -> Vec<Fr> {
+    messages.iter().map(|m| m.0).collect()
+}
+
 /// A BBS+ secret key.
 ///
 /// Invariant: `0 < sk < r`. Not `Clone`, no derived `Debug`, zeroized on drop.
@@ -254,8 +322,17 @@ impl KeyPair {
         messages: &[M],
         rng: &mut R,
     ) -> Result<Signature, BbsError> {
+        self.sign_messages(&Message::hash_all(messages), rng)
+    }
+
+    /// Signs messages already in scalar form, in order.
+    pub fn sign_messages<R: CryptoRngCore + ?Sized>(
+        &self,
+        messages: &[Message],
+        rng: &mut R,
+    ) -> Result<Signature, BbsError> {
         let gens = self.public.generators(messages.len())?;
-        let m = hash_messages(messages);
+        let m = scalars(messages);
         loop {
             let e = random_scalar(rng);
             let s = random_scalar(rng);
@@ -401,8 +478,17 @@ impl PublicKey {
         messages: &[M],
         signature: &Signature,
     ) -> Result<(), BbsError> {
+        self.verify_messages(&Message::hash_all(messages), signature)
+    }
+
+    /// Verifies `signature` over messages already in scalar form.
+    pub fn verify_messages(
+        &self,
+        messages: &[Message],
+        signature: &Signature,
+    ) -> Result<(), BbsError> {
         let gens = self.generators(messages.len())?;
-        self.check_signature(&gens, &hash_messages(messages), signature)
+        self.check_signature(&gens, &scalars(messages), signature)
             .map(|_| ())
     }
 
@@ -426,14 +512,6 @@ impl PublicKey {
             Err(BbsError::InvalidSignature)
         }
     }
-}
-
-/// Each message hashed to a scalar with [`hash::hash_to_scalar`].
-pub(crate) fn hash_messages<M: AsRef<[u8]>>(messages: &[M]) -> Vec<Fr> {
-    messages
-        .iter()
-        .map(|m| hash::hash_to_scalar(m.as_ref()))
-        .collect()
 }
 
 impl PartialEq for PublicKey {

@@ -16,7 +16,7 @@
 //! uncompressed (96 bytes), and `nonce = hash_to_scalar(nonce bytes)` as 32 big-endian bytes.
 //! Verification also checks `e(A', w) = e(Ā, g2)` and `A' ≠ 1`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ark_bls12_381::{Bls12_381, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::pairing::Pairing;
@@ -27,8 +27,8 @@ use rand_core::CryptoRngCore;
 
 use super::hash::hash_to_scalar;
 use super::{
-    g1_to_bytes, g1_uncompressed, hash_messages, msm, random_scalar, scalar_from_bytes,
-    scalar_to_bytes, BbsError, PublicKey, Signature, MAX_MESSAGES,
+    g1_to_bytes, g1_uncompressed, msm, random_scalar, scalar_from_bytes, scalar_to_bytes, scalars,
+    BbsError, Message, PublicKey, Signature, MAX_MESSAGES,
 };
 
 /// What a proof's framing says: how many messages were signed and which are revealed.
@@ -86,9 +86,9 @@ pub fn parse_proof_header(proof: &[u8]) -> Result<(ProofHeader, usize), BbsError
     ))
 }
 
-struct SchnorrProof {
-    commitment: G1Affine,
-    responses: Vec<Fr>,
+pub(crate) struct SchnorrProof {
+    pub(crate) commitment: G1Affine,
+    pub(crate) responses: Vec<Fr>,
 }
 
 impl SchnorrProof {
@@ -125,8 +125,13 @@ impl SchnorrProof {
         })
     }
 
-    /// `Σ bases_i·responses_i + commitment·c == self.commitment`.
-    fn holds(&self, bases: &[G1Affine], statement: G1Projective, challenge: &Fr) -> bool {
+    /// `Σ bases_i·responses_i + statement·c == self.commitment`.
+    pub(crate) fn holds(
+        &self,
+        bases: &[G1Affine],
+        statement: G1Projective,
+        challenge: &Fr,
+    ) -> bool {
         msm(bases, &self.responses) + statement * challenge == self.commitment
     }
 }
@@ -170,6 +175,49 @@ pub fn create_proof<M: AsRef<[u8]>, R: CryptoRngCore + ?Sized>(
     nonce: &[u8],
     rng: &mut R,
 ) -> Result<Vec<u8>, BbsError> {
+    create_proof_over(
+        public_key,
+        signature,
+        &Message::hash_all(messages),
+        revealed,
+        nonce,
+        rng,
+    )
+}
+
+/// [`create_proof`] over messages already in scalar form.
+pub fn create_proof_over<R: CryptoRngCore + ?Sized>(
+    public_key: &PublicKey,
+    signature: &Signature,
+    messages: &[Message],
+    revealed: &BTreeSet<usize>,
+    nonce: &[u8],
+    rng: &mut R,
+) -> Result<Vec<u8>, BbsError> {
+    prove(
+        public_key,
+        signature,
+        messages,
+        revealed,
+        &BTreeMap::new(),
+        nonce,
+        rng,
+    )
+    .map(|(proof, _)| proof)
+}
+
+/// The proof, with the blinding of some hidden messages chosen by the caller (a range proof
+/// shares them, which links its commitment to the signed message). Returns the framed proof and
+/// its challenge.
+pub(crate) fn prove<R: CryptoRngCore + ?Sized>(
+    public_key: &PublicKey,
+    signature: &Signature,
+    messages: &[Message],
+    revealed: &BTreeSet<usize>,
+    blindings: &BTreeMap<usize, Fr>,
+    nonce: &[u8],
+    rng: &mut R,
+) -> Result<(Vec<u8>, Fr), BbsError> {
     let n = messages.len();
     if n == 0 || n > MAX_MESSAGES {
         return Err(BbsError::MessageCount(n));
@@ -179,10 +227,14 @@ pub fn create_proof<M: AsRef<[u8]>, R: CryptoRngCore + ?Sized>(
             "a revealed index is beyond the message count",
         ));
     }
+    if blindings.keys().any(|i| *i >= n || revealed.contains(i)) {
+        return Err(BbsError::Revealed(
+            "a linked message must be a hidden message of the signature",
+        ));
+    }
     let gens = public_key.generators(n)?;
-    let m = hash_messages(messages);
+    let m = scalars(messages);
     let b = public_key.check_signature(&gens, &m, signature)?;
-
     let r1 = loop {
         let r = random_scalar(rng);
         if !r.is_zero() {
@@ -209,7 +261,13 @@ pub fn create_proof<M: AsRef<[u8]>, R: CryptoRngCore + ?Sized>(
     let mut secrets2 = Vec::with_capacity(bases2.len());
     secrets2.extend_from_slice(&[-r3, s_prime]);
     secrets2.extend(hidden.iter().map(|&i| m[i]));
-    let blind2: Vec<Fr> = (0..bases2.len()).map(|_| random_scalar(rng)).collect();
+    let mut blind2: Vec<Fr> = vec![random_scalar(rng), random_scalar(rng)];
+    blind2.extend(hidden.iter().map(|i| {
+        blindings
+            .get(i)
+            .copied()
+            .unwrap_or_else(|| random_scalar(rng))
+    }));
     let c2 = msm(&bases2, &blind2).into_affine();
 
     let c = challenge(
@@ -245,7 +303,7 @@ pub fn create_proof<M: AsRef<[u8]>, R: CryptoRngCore + ?Sized>(
     out.extend_from_slice(&(SchnorrProof::len(2) as u32).to_be_bytes());
     pi1.write(&mut out);
     pi2.write(&mut out);
-    Ok(out)
+    Ok((out, c))
 }
 
 /// Verifies a framed proof against the revealed messages (in ascending index order, one per
@@ -256,6 +314,39 @@ pub fn verify_proof<M: AsRef<[u8]>>(
     revealed_messages: &[M],
     nonce: &[u8],
 ) -> Result<ProofHeader, BbsError> {
+    verify_proof_over(
+        public_key,
+        proof,
+        &Message::hash_all(revealed_messages),
+        nonce,
+    )
+}
+
+/// [`verify_proof`] with the revealed messages already in scalar form.
+pub fn verify_proof_over(
+    public_key: &PublicKey,
+    proof: &[u8],
+    revealed_messages: &[Message],
+    nonce: &[u8],
+) -> Result<ProofHeader, BbsError> {
+    check(public_key, proof, revealed_messages, nonce).map(|v| v.header)
+}
+
+/// What a verified proof says beyond its header: the challenge and, per hidden message index,
+/// the response `blinding − c·m` that a linked proof must repeat.
+#[cfg_attr(not(feature = "range-proofs"), allow(dead_code))]
+pub(crate) struct Verified {
+    pub(crate) header: ProofHeader,
+    pub(crate) challenge: Fr,
+    pub(crate) hidden_responses: BTreeMap<usize, Fr>,
+}
+
+pub(crate) fn check(
+    public_key: &PublicKey,
+    proof: &[u8],
+    revealed_messages: &[Message],
+    nonce: &[u8],
+) -> Result<Verified, BbsError> {
     const WHAT: &str = "BBS+ proof";
     let (header, offset) = parse_proof_header(proof)?;
     if header.revealed.len() != revealed_messages.len() {
@@ -310,12 +401,21 @@ pub fn verify_proof<M: AsRef<[u8]>>(
         return Err(BbsError::InvalidProof);
     }
     let revealed_points: Vec<G1Affine> = header.revealed.iter().map(|&i| gens.h[i]).collect();
-    let revealed_scalars = hash_messages(revealed_messages);
+    let revealed_scalars = scalars(revealed_messages);
     let disclosed = G1Projective::generator() + msm(&revealed_points, &revealed_scalars);
     if !pi2.holds(&bases2, -disclosed, &c) {
         return Err(BbsError::InvalidProof);
     }
-    Ok(header)
+    let hidden_responses = hidden
+        .iter()
+        .zip(&pi2.responses[2..])
+        .map(|(&i, r)| (i, *r))
+        .collect();
+    Ok(Verified {
+        header,
+        challenge: c,
+        hidden_responses,
+    })
 }
 
 #[cfg(test)]
