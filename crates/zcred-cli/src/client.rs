@@ -505,12 +505,11 @@ async fn issue(
     // Range-provable attributes (api.md OP-11): their integer messages follow, as scalars.
     if let Some(scalars) = created.get("bbsBlsScalars").and_then(Value::as_array) {
         for s in scalars {
-            let bytes: [u8; 32] = s
+            let scalar = s
                 .as_str()
-                .and_then(|t| hex::decode(t).ok())
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| bad("the server sent a bbsBlsScalars entry that is not 64 hex"))?;
-            messages.push(bbs::Message::from_scalar_bytes(&bytes).map_err(bad)?);
+                .and_then(|t| bbs::Message::from_scalar_hex(t).ok())
+                .ok_or_else(|| bad("the server sent a bbsBlsScalars entry that is not a scalar"))?;
+            messages.push(scalar);
         }
     }
     let bbs_signature = pair

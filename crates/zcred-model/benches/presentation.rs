@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
-use zcred_crypto::bbs::{self, KeyPair, SecretKey};
+use zcred_crypto::bbs::{KeyPair, SecretKey};
 use zcred_crypto::zetrix::SigningKey;
 use zcred_crypto::{jws, OsRng};
 use zcred_model::presentation::{self, IssuerKeySet, RangeRequest, Resolve, Status};
@@ -48,11 +48,8 @@ fn presentation_benches(c: &mut Criterion) {
         unsigned["credentialSubject"].as_object().expect("object"),
     )
     .expect("entries");
-    let mut messages: Vec<bbs::Message> = entries
-        .iter()
-        .map(|(p, t)| bbs::Message::hashed(format!("{p}: {t}").as_bytes()))
-        .collect();
-    messages.push(bbs::integer_message("bench.age", 42));
+    let messages = zcred_model::credential::signed_messages_of(&entries, &["bench.age".to_owned()])
+        .expect("messages");
     let signature = bbs_pair.sign_messages(&messages, &mut OsRng).expect("sign");
     let mut vc = unsigned.clone();
     vc["proof"] = json!([

@@ -230,16 +230,38 @@ impl Credential {
     /// Every message the BBS+ signature covers: the api.md §2.6 messages, hashed, then one
     /// integer message per path of [`Self::integer_paths`].
     pub fn signed_messages(&self) -> Result<Vec<bbs::Message>, CredentialError> {
-        let entries = subject_entries(self.subject())?;
-        let mut out: Vec<bbs::Message> = entries
-            .iter()
-            .map(|(path, text)| bbs::Message::hashed(format!("{path}: {text}").as_bytes()))
-            .collect();
-        for path in self.integer_paths()? {
-            out.push(integer_message_of(&entries, &path)?);
-        }
-        Ok(out)
+        signed_messages_of(&subject_entries(self.subject())?, &self.integer_paths()?)
     }
+}
+
+/// The api.md §2.6 messages of flattened entries (`"<path>: <value>"`), hashed.
+pub fn hashed_messages(entries: &[(String, String)]) -> Vec<bbs::Message> {
+    entries
+        .iter()
+        .map(|(path, text)| bbs::Message::hashed(format!("{path}: {text}").as_bytes()))
+        .collect()
+}
+
+/// The integer messages of `paths` among flattened entries (api.md OP-11), in order.
+pub fn integer_messages(
+    entries: &[(String, String)],
+    paths: &[String],
+) -> Result<Vec<bbs::Message>, CredentialError> {
+    paths
+        .iter()
+        .map(|path| integer_message_of(entries, path))
+        .collect()
+}
+
+/// Every message a signature over `entries` covers: [`hashed_messages`], then
+/// [`integer_messages`] of `integer_paths`.
+pub fn signed_messages_of(
+    entries: &[(String, String)],
+    integer_paths: &[String],
+) -> Result<Vec<bbs::Message>, CredentialError> {
+    let mut out = hashed_messages(entries);
+    out.extend(integer_messages(entries, integer_paths)?);
+    Ok(out)
 }
 
 /// The integer message of `path` among flattened entries.

@@ -29,7 +29,7 @@ use zcred_crypto::{jws, multibase, CryptoRng, RngCore};
 
 use crate::canonical;
 use crate::credential::{
-    integer_message_of, integer_value, subject_entries, Credential, BASE_CONTEXTS,
+    hashed_messages, integer_value, signed_messages_of, subject_entries, Credential, BASE_CONTEXTS,
 };
 use crate::did::Did;
 use crate::verify::{check_bbs, check_jws, check_valid_from, check_valid_until, string_member};
@@ -172,16 +172,8 @@ pub fn derive_credential<R: RngCore + CryptoRng>(
         statements.push((entries.len() + k, r, value));
     }
 
-    let mut messages = Vec::with_capacity(entries.len() + integer_paths.len());
-    messages.extend(
-        entries
-            .iter()
-            .map(|(p, t)| Message::hashed(format!("{p}: {t}").as_bytes())),
-    );
-    for path in &integer_paths {
-        messages
-            .push(integer_message_of(&entries, path).map_err(|e| request("/vc", e.to_string()))?);
-    }
+    let messages =
+        signed_messages_of(&entries, &integer_paths).map_err(|e| request("/vc", e.to_string()))?;
     let signature = bbs_signature(vc).map_err(|e| request("/vc", e))?;
     let method = vc
         .proof_of_type(&["BbsBlsSignature2020"])
@@ -729,10 +721,7 @@ fn check_disclosure(
     };
     let (value, nonce) = (bytes("proofValue")?, bytes("nonce")?);
     let entries = subject_entries(credential.subject()).map_err(|e| e.to_string())?;
-    let revealed: Vec<Message> = entries
-        .iter()
-        .map(|(p, t)| Message::hashed(format!("{p}: {t}").as_bytes()))
-        .collect();
+    let revealed = hashed_messages(&entries);
     let range_entries: Vec<&Map<String, Value>> = credential
         .proofs()
         .into_iter()

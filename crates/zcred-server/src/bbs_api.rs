@@ -96,12 +96,8 @@ fn scalars(
                 ))
                 .at(&pointer)
             };
-            let bytes: [u8; 32] = m
-                .as_str()
-                .and_then(|t| hex::decode(t).ok())
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(bad)?;
-            bbs::Message::from_scalar_bytes(&bytes).map_err(|_| bad())
+            let text = m.as_str().ok_or_else(bad)?;
+            bbs::Message::from_scalar_hex(text).map_err(|_| bad())
         })
         .collect()
 }

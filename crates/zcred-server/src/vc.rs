@@ -199,16 +199,11 @@ pub(crate) async fn status_of<S: Store>(
     vc_id: &str,
 ) -> Result<zcred_model::presentation::Status, ApiError> {
     use zcred_model::presentation::Status;
-    let Some(text) = state
-        .journal()
-        .store()
-        .state(&record_key(vc_id))
-        .await
-        .map_err(ApiError::unavailable)?
-    else {
-        return Ok(Status::NotRecorded);
+    let record = match load(state, vc_id).await {
+        Ok(stored) => stored.record,
+        Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => return Ok(Status::NotRecorded),
+        Err(e) => return Err(e),
     };
-    let record: VcRecord = serde_json::from_str(&text).map_err(ApiError::internal)?;
     let (Some(registry), Some(said)) = (record.registry, record.said) else {
         return Ok(Status::NotRecorded);
     };
@@ -725,13 +720,8 @@ fn integer_messages(
     entries: &[(String, String)],
     paths: &[String],
 ) -> Result<Vec<bbs::Message>, ApiError> {
-    paths
-        .iter()
-        .map(|p| {
-            zcred_model::credential::integer_message_of(entries, p)
-                .map_err(|e| ApiError::invalid_request(e.to_string()))
-        })
-        .collect()
+    zcred_model::credential::integer_messages(entries, paths)
+        .map_err(|e| ApiError::invalid_request(e.to_string()))
 }
 
 /// `POST /cred/v1/vc/create` (8.2).
@@ -877,7 +867,7 @@ pub async fn create<S: Store>(
     if !scalars.is_empty() {
         out["bbsBlsScalars"] = json!(scalars
             .iter()
-            .map(|m| hex::encode(m.to_scalar_bytes()))
+            .map(bbs::Message::to_scalar_hex)
             .collect::<Vec<_>>());
     }
     Ok(Envelope(out))
@@ -1024,10 +1014,7 @@ pub async fn submit<S: Store>(
         .cloned()
         .unwrap_or_default();
     let entries = zcred_model::credential::subject_entries(&subject).map_err(ApiError::internal)?;
-    let mut messages: Vec<bbs::Message> = entries
-        .iter()
-        .map(|(p, t)| bbs::Message::hashed(format!("{p}: {t}").as_bytes()))
-        .collect();
+    let mut messages = zcred_model::credential::hashed_messages(&entries);
     messages.extend(integer_messages(&entries, &record.integer_paths)?);
     let proof_value = bbs_sig.to_multibase();
     let checked = tokio::task::spawn_blocking(move || bbs_key.verify_messages(&messages, &bbs_sig))

@@ -177,6 +177,21 @@ impl Message {
         scalar_to_bytes(&self.0)
     }
 
+    /// A scalar message from 64 hex characters (either case) of its big-endian bytes, the form
+    /// of `bbsBlsScalars` (api.md OP-11).
+    pub fn from_scalar_hex(text: &str) -> Result<Self, BbsError> {
+        let bytes: [u8; 32] = hex::decode(text)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or(BbsError::Malformed("scalar message"))?;
+        Self::from_scalar_bytes(&bytes)
+    }
+
+    /// 64 lowercase hex characters of the scalar's big-endian bytes.
+    pub fn to_scalar_hex(&self) -> String {
+        hex::encode(self.to_scalar_bytes())
+    }
+
     /// Each byte message hashed, in order.
     pub fn hash_all<M: AsRef<[u8]>>(messages: &[M]) -> Vec<Self> {
         messages.iter().map(|m| Self::hashed(m.as_ref())).collect()
