@@ -9,11 +9,13 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use clap::{Args, Subcommand};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use serde_json::{json, Map, Value};
+use zcred_crypto::enc::ServerPublicKey;
 use zcred_crypto::zetrix::{SigningKey, VerifyingKey};
 use zcred_crypto::{bbs, multibase, OsRng};
 use zcred_model::Did;
@@ -33,6 +35,13 @@ pub struct Connection {
     /// The local key file (created with mode 0600 when missing).
     #[arg(long, env = "ZCRED_KEYS", default_value = "zcred-keys.json")]
     keys: PathBuf,
+    /// Call the end-to-end encrypted `/enc/` twin of every endpoint that has one (api.md §6,
+    /// zcred-enc-v1); the others have no twin and are called as they are.
+    #[arg(long, env = "ZCRED_ENCRYPTED")]
+    encrypted: bool,
+    /// The server's `/enc/` keys, fetched once per command.
+    #[arg(skip)]
+    enc_key: Arc<OnceLock<ServerPublicKey>>,
 }
 
 /// `zcred issuer …`.
@@ -223,42 +232,73 @@ impl KeyFile {
 }
 
 /// One call: POST (or GET when `body` is `None`) to the server; returns `object`, or fails
-/// with the server's first message.
+/// with the server's first message. With `--encrypted`, a POST to an endpoint that has an
+/// `/enc/` twin goes to the twin, sealed (zcred-enc-v1), and its answer is opened.
 async fn call(conn: &Connection, path: &str, body: Option<&Value>) -> Result<Value, Failure> {
-    let authority = conn
-        .server
-        .strip_prefix("http://")
-        .ok_or_else(|| bad("--server must be an http:// URL (use a TLS proxy for https)"))?
-        .trim_end_matches('/');
-    let stream = tokio::net::TcpStream::connect(authority)
-        .await
-        .map_err(|e| bad(format!("connecting to {}: {e}", conn.server)))?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| bad(format!("HTTP with {}: {e}", conn.server)))?;
-    tokio::spawn(connection);
-    let bytes = body.map(|b| b.to_string()).unwrap_or_default();
-    let request = hyper::Request::builder()
-        .method(if body.is_some() { "POST" } else { "GET" })
-        .uri(path)
-        .header("host", authority)
-        .header("authorization", format!("Bearer {}", conn.api_key))
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(bytes)))
-        .map_err(|e| bad(format!("request: {e}")))?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| bad(format!("calling {path}: {e}")))?;
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| bad(format!("reading the answer of {path}: {e}")))?
-        .to_bytes();
-    let json: Value = serde_json::from_slice(&body)
+    let twin = conn
+        .encrypted
+        .then(|| {
+            zcred_server::routes::ROUTES
+                .iter()
+                .find(|r| r.twin == Some(path))
+        })
+        .flatten();
+    let (Some(twin), Some(body)) = (twin, body) else {
+        let plain = body.map(|b| b.to_string()).unwrap_or_default();
+        let (status, answer) = send(conn, path, body.map(|_| plain.as_str()), &[]).await?;
+        return object_of(path, status, &answer);
+    };
+    let key = server_key(conn).await?;
+    let now = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+        .map_err(|_| bad("the clock is before 1970"))?;
+    let plain = Zeroizing::new(body.to_string());
+    let (sealed, channel) = key
+        .seal_request(twin.path, plain.as_bytes(), now)
+        .map_err(|e| bad(format!("sealing the request to {}: {e}", twin.path)))?;
+    let headers = [
+        (zcred_crypto::enc::KEY_ID_HEADER, sealed.key_id.as_str()),
+        (
+            zcred_crypto::enc::SECRET_KEY_HEADER,
+            sealed.secret_key.as_str(),
+        ),
+    ];
+    let (status, answer) = send(conn, twin.path, Some(&sealed.body), &headers).await?;
+    if !status.is_success() {
+        // Errors come in the clear (encryption.md "Response").
+        return object_of(twin.path, status, &answer);
+    }
+    let text = std::str::from_utf8(&answer)
+        .map_err(|_| bad(format!("{}: the encrypted answer is not text", twin.path)))?;
+    let opened = channel.open(text).map_err(|e| {
+        bad(format!(
+            "{}: the encrypted answer does not open: {e}",
+            twin.path
+        ))
+    })?;
+    object_of(twin.path, status, &opened)
+}
+
+/// The server's `/enc/` public keys (`GET /cred/v1/enc/keys`), fetched once.
+async fn server_key(conn: &Connection) -> Result<ServerPublicKey, Failure> {
+    if let Some(key) = conn.enc_key.get() {
+        return Ok(key.clone());
+    }
+    let path = "/cred/v1/enc/keys";
+    let (status, answer) = send(conn, path, None, &[]).await?;
+    let keys = object_of(path, status, &answer)?;
+    let text = |name: &str| keys[name].as_str().unwrap_or_default().to_owned();
+    let key = ServerPublicKey::from_parts(
+        &text("keyId"),
+        &text("rsaPublicKey"),
+        &text("x25519PublicKey"),
+    )
+    .map_err(|e| bad(format!("{path}: {e}")))?;
+    Ok(conn.enc_key.get_or_init(|| key).clone())
+}
+
+/// `object` of an answer in the envelope, or the failure its first message names.
+fn object_of(path: &str, status: hyper::StatusCode, answer: &[u8]) -> Result<Value, Failure> {
+    let json: Value = serde_json::from_slice(answer)
         .map_err(|_| bad(format!("{path}: HTTP {status} without a JSON body")))?;
     if !status.is_success() {
         let m = &json["messages"][0];
@@ -273,6 +313,60 @@ async fn call(conn: &Connection, path: &str, body: Option<&Value>) -> Result<Val
         });
     }
     Ok(json["object"].clone())
+}
+
+/// One HTTP/1.1 exchange: POST `body` (JSON, or the envelope's text when `headers` are
+/// given) or GET when `body` is `None`. Returns the status and the body's bytes.
+async fn send(
+    conn: &Connection,
+    path: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Result<(hyper::StatusCode, Bytes), Failure> {
+    let authority = conn
+        .server
+        .strip_prefix("http://")
+        .ok_or_else(|| bad("--server must be an http:// URL (use a TLS proxy for https)"))?
+        .trim_end_matches('/');
+    let stream = tokio::net::TcpStream::connect(authority)
+        .await
+        .map_err(|e| bad(format!("connecting to {}: {e}", conn.server)))?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| bad(format!("HTTP with {}: {e}", conn.server)))?;
+    tokio::spawn(connection);
+    let mut request = hyper::Request::builder()
+        .method(if body.is_some() { "POST" } else { "GET" })
+        .uri(path)
+        .header("host", authority)
+        .header("authorization", format!("Bearer {}", conn.api_key))
+        .header(
+            "content-type",
+            if headers.is_empty() {
+                "application/json"
+            } else {
+                "text/plain"
+            },
+        );
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request
+        .body(Full::new(Bytes::from(body.unwrap_or_default().to_owned())))
+        .map_err(|e| bad(format!("request: {e}")))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| bad(format!("calling {path}: {e}")))?;
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| bad(format!("reading the answer of {path}: {e}")))?
+        .to_bytes();
+    Ok((status, bytes))
 }
 
 /// Hex-decodes a blob, signs it and submits `{blobId, signerList}` to `submit`.

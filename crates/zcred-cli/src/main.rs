@@ -125,6 +125,11 @@ struct ServeArgs {
     /// by the sweep (api.md OP-12); the sweep runs every 10 minutes.
     #[arg(long, env = "ZCRED_ABANDONED_AFTER_DAYS", default_value_t = 30)]
     abandoned_after_days: u32,
+    /// The RSA modulus of the `/enc/` keys this service makes (encryption.md): 3072 by
+    /// default, 2048 to 4096 accepted. Keys already made keep their size.
+    #[arg(long, env = "ZCRED_ENC_RSA_BITS", default_value_t = 3072,
+          value_parser = clap::value_parser!(u16).range(2048..=4096))]
+    enc_rsa_bits: u16,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -674,6 +679,7 @@ where
             .to_owned(),
         allow_server_side_signing: args.allow_server_side_signing,
         abandoned_after_ms: i64::from(args.abandoned_after_days) * 24 * 3600 * 1000,
+        enc_rsa_bits: usize::from(args.enc_rsa_bits),
         ..zcred_server::Settings::default()
     };
     let state = zcred_server::AppState::configured(journal, master, admin_token, settings);

@@ -2,7 +2,7 @@
 //! `u` = base64url without padding. Encoding and decoding come from `bs58` and `base64`; this
 //! module only adds the one-character prefix and strict length checks.
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
 
@@ -85,6 +85,12 @@ pub fn decode_base64url(text: &str, expected: Option<usize>) -> Result<Vec<u8>, 
 /// base64url without padding and without a multibase prefix (JWS segments).
 pub fn base64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// base64url with padding and without a multibase prefix (the `/enc/` envelope's header and
+/// body, encryption.md).
+pub fn base64url_padded(bytes: &[u8]) -> String {
+    URL_SAFE.encode(bytes)
 }
 
 /// Decodes base64url without a prefix, padding optional.

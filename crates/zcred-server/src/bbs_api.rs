@@ -1,6 +1,7 @@
-//! `POST /cred/bbs/vc/sign` (api.md §10.0b): BBS+-sign a message list. Stateless: the secret
-//! key is taken out of the parsed body into zeroizing memory and dropped after signing; it is
-//! never stored or logged.
+//! The BBS+ utilities (api.md §10.0a, §10.0b): `POST /cred/bbs/create` derives a key pair from a
+//! seed (OP-2), `POST /cred/bbs/vc/sign` BBS+-signs a message list. Stateless: the seed and the
+//! secret key are taken out of the parsed body into zeroizing memory and dropped after use; they
+//! are never stored or logged, and no error message quotes them.
 
 use serde_json::{json, Value};
 use zcred_crypto::{bbs, multibase, OsRng};
@@ -9,69 +10,54 @@ use zeroize::Zeroizing;
 use crate::body::{array, optional_string, string, Body};
 use crate::error::{ApiError, Envelope};
 
-/// The secret key from `privateKeyMultibase`, or derived from `seed` (exactly one of them).
-fn secret_key(body: &mut serde_json::Map<String, Value>) -> Result<bbs::SecretKey, ApiError> {
-    let take = |body: &mut serde_json::Map<String, Value>, name: &str| match body.remove(name) {
+/// Takes the string member `name` out of the body into zeroizing memory. A member that is not a
+/// string is left in place, so that the field check that follows names it.
+fn take_secret(body: &mut serde_json::Map<String, Value>, name: &str) -> Option<Zeroizing<String>> {
+    match body.remove(name) {
         Some(Value::String(s)) => Some(Zeroizing::new(s)),
         Some(Value::Null) | None => None,
         Some(other) => {
-            // Not a string: put it back so the field check below names it.
             body.insert(name.to_owned(), other);
             None
         }
-    };
-    let key = take(body, "privateKeyMultibase");
-    let seed = take(body, "seed");
+    }
+}
+
+/// The secret key from `privateKeyMultibase`, or derived from `seed` (exactly one of them).
+fn secret_key(body: &mut serde_json::Map<String, Value>) -> Result<bbs::SecretKey, ApiError> {
+    let key = take_secret(body, "privateKeyMultibase");
+    let seed = take_secret(body, "seed");
     optional_string(body, "privateKeyMultibase")?;
     optional_string(body, "seed")?;
     let key = key.filter(|k| !k.is_empty());
     let seed = seed.filter(|s| !s.is_empty());
-    let (has_key, has_seed) = (key.is_some(), seed.is_some());
-    match (has_key, has_seed) {
-        (true, false) => {
-            let text = key.unwrap_or_default();
-            bbs::SecretKey::from_multibase(&text).map_err(|e| {
-                ApiError::invalid_format(format!("/privateKeyMultibase: {e}"))
-                    .at("/privateKeyMultibase")
-            })
-        }
-        (false, true) => seed_key(&seed.unwrap_or_default()),
-        (true, true) => Err(ApiError::invalid_request(
+    match (key, seed) {
+        (Some(key), None) => bbs::SecretKey::from_multibase(&key).map_err(|e| {
+            ApiError::invalid_format(format!("/privateKeyMultibase: {e}"))
+                .at("/privateKeyMultibase")
+        }),
+        (None, Some(seed)) => seed_key(&seed),
+        (Some(_), Some(_)) => Err(ApiError::invalid_request(
             "send either privateKeyMultibase or seed, not both",
-        )),
-        (false, false) => Err(ApiError::missing("/privateKeyMultibase")),
+        )
+        .at("/seed")),
+        (None, None) => Err(ApiError::missing("/privateKeyMultibase")),
     }
 }
 
-/// api.md OP-2: a hex or base64 seed of at least 32 bytes. BIP-39 mnemonics come with
-/// `/cred/bbs/create`.
+/// api.md OP-2: a BIP-39 mnemonic, or hex or base64 of at least 32 bytes
+/// ([`bbs::SecretKey::from_seed_text`]).
 fn seed_key(text: &str) -> Result<bbs::SecretKey, ApiError> {
-    if text.len() > 1024 {
-        return Err(ApiError::invalid_format("/seed is longer than 1024 characters").at("/seed"));
+    bbs::SecretKey::from_seed_text(text).map_err(seed_error)
+}
+
+/// A refused seed is 400 `INVALID_FORMAT` at `/seed`; the message names the rule, never the
+/// seed. A derivation that yields no key (negligible probability) is the server's 500.
+fn seed_error(e: bbs::SeedError) -> ApiError {
+    match e {
+        bbs::SeedError::KeyGen => ApiError::internal(e),
+        _ => ApiError::invalid_format(format!("/seed: {e}")).at("/seed"),
     }
-    if text.contains(' ') {
-        return Err(ApiError::unsupported(
-            "BIP-39 mnemonic seeds are not supported yet; send the seed as hex or base64",
-        )
-        .at("/seed"));
-    }
-    let bytes = Zeroizing::new(
-        hex::decode(text)
-            .ok()
-            .or_else(|| multibase::from_base64(text).ok())
-            .ok_or_else(|| {
-                ApiError::invalid_format("/seed is neither hex nor base64").at("/seed")
-            })?,
-    );
-    if bytes.len() < 32 {
-        return Err(ApiError::invalid_format(format!(
-            "/seed must be at least 32 bytes, found {}",
-            bytes.len()
-        ))
-        .at("/seed"));
-    }
-    bbs::SecretKey::from_seed(&bytes)
-        .map_err(|e| ApiError::invalid_format(format!("/seed: {e}")).at("/seed"))
 }
 
 /// `scalars` (zcred extension, api.md OP-11): the `bbsBlsScalars` of 8.2, each 64 hex
@@ -102,7 +88,7 @@ fn scalars(
         .collect()
 }
 
-/// The handler.
+/// `POST /cred/bbs/vc/sign` (api.md §10.0b).
 pub async fn sign(Body(mut body): Body) -> Result<Envelope, ApiError> {
     // The secret leaves the parsed body first, into zeroizing memory, whatever comes next.
     let secret = secret_key(&mut body)?;
@@ -139,4 +125,29 @@ pub async fn sign(Body(mut body): Body) -> Result<Envelope, ApiError> {
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
     Ok(Envelope(json!({ "signData": signature.to_multibase() })))
+}
+
+/// `POST /cred/bbs/create` (api.md §10.0a): `{seed}` → `{publicKeyMultibase,
+/// privateKeyMultibase}`, derived as in OP-2.
+pub async fn create(Body(mut body): Body) -> Result<Envelope, ApiError> {
+    // The seed leaves the parsed body first, into zeroizing memory, whatever comes next.
+    let seed = match take_secret(&mut body, "seed") {
+        Some(seed) if !seed.is_empty() => seed,
+        // Absent, empty or not a string: the field check names it.
+        _ => {
+            return Err(string(&body, "seed")
+                .err()
+                .unwrap_or_else(|| ApiError::missing("/seed")))
+        }
+    };
+    // PBKDF2 (2048 rounds) and a G2 multiplication: off the async workers.
+    let secret = tokio::task::spawn_blocking(move || bbs::SecretKey::from_seed_text(&seed))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(seed_error)?;
+    let private = secret.to_multibase();
+    Ok(Envelope(json!({
+        "publicKeyMultibase": secret.public_key().to_multibase(),
+        "privateKeyMultibase": private.as_str(),
+    })))
 }

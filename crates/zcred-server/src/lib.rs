@@ -30,6 +30,7 @@ mod bbs_api;
 pub mod blobs;
 pub mod body;
 mod did;
+pub mod enc;
 pub mod error;
 mod issuer;
 pub mod keys;
@@ -61,6 +62,8 @@ pub struct Settings {
     pub allow_server_side_signing: bool,
     /// How old an APPLIED or CREATED record gets before the sweep purges it (OP-12), ms.
     pub abandoned_after_ms: i64,
+    /// The RSA modulus of new `/enc/` keys, bits (encryption.md: 3072 by default).
+    pub enc_rsa_bits: usize,
 }
 
 impl Default for Settings {
@@ -70,6 +73,7 @@ impl Default for Settings {
             template_registry: "zcred-templates".into(),
             allow_server_side_signing: false,
             abandoned_after_ms: 30 * 24 * 3600 * 1000,
+            enc_rsa_bits: zcred_crypto::enc::DEFAULT_RSA_BITS,
         }
     }
 }
@@ -88,6 +92,7 @@ struct Inner<S> {
     settings: Settings,
     limiter: access::RateLimiter,
     metrics: metrics::Metrics,
+    enc: enc::EncKeys,
 }
 
 impl<S> Clone for AppState<S> {
@@ -121,6 +126,7 @@ impl<S> AppState<S> {
                 settings,
                 limiter: access::RateLimiter::default(),
                 metrics: metrics::Metrics::default(),
+                enc: enc::EncKeys::default(),
             }),
         }
     }
@@ -133,6 +139,11 @@ impl<S> AppState<S> {
     /// The request counters.
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.inner.metrics
+    }
+
+    /// The `/enc/` keys this instance has open.
+    pub fn enc_keys(&self) -> &enc::EncKeys {
+        &self.inner.enc
     }
 
     /// The per-key rate limits.
@@ -249,7 +260,14 @@ pub(crate) async fn metrics_endpoint<S: Store>(State(state): State<AppState<S>>)
 pub fn app<S: Store>(state: AppState<S>) -> Router {
     let mut router = Router::new();
     for route in routes::ROUTES {
-        if let Some(handler) = routes::handler::<S>(route) {
+        if let Some(mut handler) = routes::handler::<S>(route) {
+            if route.twin.is_some() {
+                // The plain handler behind the zcred-enc-v1 layer (api.md §6).
+                handler = handler.layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    enc::envelope::<S>,
+                ));
+            }
             router = router.route(route.path, handler);
         }
     }

@@ -94,6 +94,9 @@ pub struct Route {
     pub body: &'static [Field],
     /// The statuses it may answer, besides those every route may (401, 413, 429, 500, 503).
     pub statuses: &'static [u16],
+    /// For an `/enc/` twin (api.md §6): the plain route whose handler serves it behind the
+    /// zcred-enc-v1 layer ([`crate::enc`]). Its body is the envelope, not JSON.
+    pub twin: Option<&'static str>,
 }
 
 const SIGNED: &[Field] = &[
@@ -134,6 +137,26 @@ const TEMPLATE_SIGNED_HERE: &[Field] = &[
 
 const DID: Field = req("did", Kind::Str, "The issuer DID (`did:zid:<hex>`)");
 
+/// An `/enc/` twin of the plain route `plain`.
+const fn enc_twin(
+    path: &'static str,
+    plain: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+    statuses: &'static [u16],
+) -> Route {
+    Route {
+        method: "POST",
+        path,
+        tag,
+        summary,
+        access: Access::Key,
+        body: &[],
+        statuses,
+        twin: Some(plain),
+    }
+}
+
 /// The table.
 pub const ROUTES: &[Route] = &[
     Route {
@@ -144,6 +167,7 @@ pub const ROUTES: &[Route] = &[
         access: Access::Key,
         body: &[],
         statuses: &[200],
+        twin: None,
     },
     Route {
         method: "GET",
@@ -153,6 +177,7 @@ pub const ROUTES: &[Route] = &[
         access: Access::Admin,
         body: &[],
         statuses: &[200, 404],
+        twin: None,
     },
     Route {
         method: "GET",
@@ -162,6 +187,7 @@ pub const ROUTES: &[Route] = &[
         access: Access::Public,
         body: &[],
         statuses: &[200],
+        twin: None,
     },
     Route {
         method: "GET",
@@ -171,6 +197,21 @@ pub const ROUTES: &[Route] = &[
         access: Access::Public,
         body: &[],
         statuses: &[200],
+        twin: None,
+    },
+    Route {
+        method: "POST",
+        path: "/cred/bbs/create",
+        tag: "bbs",
+        summary: "Derive a BBS+ key pair from a seed (api.md §10.0a, OP-2); nothing is stored or logged",
+        access: Access::Key,
+        body: &[req(
+            "seed",
+            Kind::Str,
+            "A BIP-39 mnemonic (English, single spaces), or hex or base64 of at least 32 bytes; 1–1024 characters",
+        )],
+        statuses: &[200, 400],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -197,6 +238,7 @@ pub const ROUTES: &[Route] = &[
             req("data", Kind::Strings, "1–256 base64 messages"),
         ],
         statuses: &[200, 400],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -217,6 +259,7 @@ pub const ROUTES: &[Route] = &[
             ),
         ],
         statuses: &[200, 400, 403, 409],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -226,6 +269,7 @@ pub const ROUTES: &[Route] = &[
         access: Access::Key,
         body: SIGNED,
         statuses: &[200, 400, 401, 403, 404, 409],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -236,6 +280,7 @@ pub const ROUTES: &[Route] = &[
         access: Access::Key,
         body: &[DID],
         statuses: &[200, 400, 403, 404, 409],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -245,6 +290,7 @@ pub const ROUTES: &[Route] = &[
         access: Access::Key,
         body: SIGNED,
         statuses: &[200, 400, 401, 403, 404, 409],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -264,6 +310,7 @@ pub const ROUTES: &[Route] = &[
             opt("validUntil", Kind::Str, "RFC 3339 (default open)"),
         ],
         statuses: &[200, 400, 403, 404, 409],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -273,6 +320,7 @@ pub const ROUTES: &[Route] = &[
         access: Access::Key,
         body: SIGNED,
         statuses: &[200, 400, 401, 403, 404, 409],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -290,6 +338,7 @@ pub const ROUTES: &[Route] = &[
             opt("nextPublicKey", Kind::Str, "The new pre-rotated next key"),
         ],
         statuses: &[200, 400, 403, 404, 409],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -299,6 +348,7 @@ pub const ROUTES: &[Route] = &[
         access: Access::Key,
         body: SIGNED,
         statuses: &[200, 400, 401, 403, 404, 409],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -308,6 +358,7 @@ pub const ROUTES: &[Route] = &[
         access: Access::Key,
         body: &[DID],
         statuses: &[200, 400, 403, 409],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -317,6 +368,7 @@ pub const ROUTES: &[Route] = &[
         access: Access::Key,
         body: SIGNED,
         statuses: &[200, 400, 401, 403, 404, 409],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -326,6 +378,7 @@ pub const ROUTES: &[Route] = &[
         access: Access::Key,
         body: TEMPLATE,
         statuses: &[200, 400, 403, 409],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -336,6 +389,7 @@ pub const ROUTES: &[Route] = &[
         access: Access::Key,
         body: TEMPLATE_SIGNED_HERE,
         statuses: &[200, 400, 403, 409],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -345,6 +399,7 @@ pub const ROUTES: &[Route] = &[
         access: Access::Key,
         body: SIGNED,
         statuses: &[200, 400, 401, 403, 404, 409],
+        twin: None,
     },
     Route {
         method: "GET",
@@ -354,6 +409,7 @@ pub const ROUTES: &[Route] = &[
         access: Access::Public,
         body: &[],
         statuses: &[200, 400, 404],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -382,6 +438,7 @@ pub const ROUTES: &[Route] = &[
             opt("holderPublicKey", Kind::Str, "Alias of `publicKey`"),
         ],
         statuses: &[200, 400, 401, 404, 409],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -402,6 +459,7 @@ pub const ROUTES: &[Route] = &[
             opt("metadata", Kind::Values, "Alias: its values"),
         ],
         statuses: &[200, 400, 403, 404, 409],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -430,6 +488,7 @@ pub const ROUTES: &[Route] = &[
             opt("keyExpiry", Kind::Int, "Download window, 60–31 536 000 s"),
         ],
         statuses: &[200, 400, 401, 403, 404, 409, 429],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -447,6 +506,7 @@ pub const ROUTES: &[Route] = &[
             ),
         ],
         statuses: &[200, 400, 401, 404, 409, 410],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -460,6 +520,7 @@ pub const ROUTES: &[Route] = &[
             req("issuerAddress", Kind::Str, "The issuer's Zetrix address"),
         ],
         statuses: &[200, 400, 403, 404, 409],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -469,6 +530,7 @@ pub const ROUTES: &[Route] = &[
         access: Access::Key,
         body: SIGNED,
         statuses: &[200, 400, 401, 403, 404, 409],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -482,6 +544,7 @@ pub const ROUTES: &[Route] = &[
             "Lifetime in seconds, 1–3600 (default 300)",
         )],
         statuses: &[200, 400],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -513,6 +576,7 @@ pub const ROUTES: &[Route] = &[
             ),
         ],
         statuses: &[200, 400],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -530,6 +594,7 @@ pub const ROUTES: &[Route] = &[
             req("ed25519PubKey", Kind::Str, "The holder's key (`b001…`)"),
         ],
         statuses: &[200, 400, 401, 404],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -547,6 +612,80 @@ pub const ROUTES: &[Route] = &[
             ),
         ],
         statuses: &[200, 400],
+        twin: None,
+    },
+    Route {
+        method: "GET",
+        path: "/cred/v1/enc/keys",
+        tag: "enc",
+        summary: "The server's zcred-enc-v1 public keys (RSA SPKI, X25519) and their keyId (encryption.md)",
+        access: Access::Key,
+        body: &[],
+        statuses: &[200],
+        twin: None,
+    },
+    enc_twin(
+        "/cred/v1/vc/enc/apply",
+        "/cred/v1/vc/apply",
+        "vc",
+        "Apply VC (8.1), end-to-end encrypted (api.md §6)",
+        &[200, 400, 401, 404, 409],
+    ),
+    enc_twin(
+        "/cred/v1/vc/enc/create",
+        "/cred/v1/vc/create",
+        "vc",
+        "Create VC (8.2), end-to-end encrypted (api.md §6)",
+        &[200, 400, 403, 404, 409],
+    ),
+    enc_twin(
+        "/cred/v1/vc/enc/submit",
+        "/cred/v1/vc/submit",
+        "vc",
+        "Submit VC (8.3), end-to-end encrypted (api.md §6)",
+        &[200, 400, 401, 403, 404, 409, 429],
+    ),
+    enc_twin(
+        "/cred/v1/vc/enc/download",
+        "/cred/v1/vc/download",
+        "vc",
+        "Download VC (8.4), end-to-end encrypted (api.md §6)",
+        &[200, 400, 401, 404, 409, 410],
+    ),
+    enc_twin(
+        "/cred/v1/vp/enc/create",
+        "/cred/v1/vp/create",
+        "vp",
+        "Create VP blob (10.1), end-to-end encrypted (api.md §6)",
+        &[200, 400, 409],
+    ),
+    enc_twin(
+        "/cred/v1/vp/enc/submit",
+        "/cred/v1/vp/submit",
+        "vp",
+        "Submit VP signed data (10.2), end-to-end encrypted (api.md §6)",
+        &[200, 400, 401, 404, 409],
+    ),
+    enc_twin(
+        "/cred/v1/vp/enc/verify",
+        "/cred/v1/vp/verify",
+        "vp",
+        "Verify VP (10.3), end-to-end encrypted (api.md §6)",
+        &[200, 400, 409],
+    ),
+    Route {
+        method: "POST",
+        path: "/zcred/v1/admin/enc/rotate",
+        tag: "admin",
+        summary: "Make a new zcred-enc-v1 key current; the old one stays accepted for graceSeconds",
+        access: Access::Admin,
+        body: &[opt(
+            "graceSeconds",
+            Kind::Int,
+            "How long the old key stays accepted, 0–604800 seconds (default 3600)",
+        )],
+        statuses: &[200, 400, 404, 409],
+        twin: None,
     },
     Route {
         method: "GET",
@@ -556,6 +695,7 @@ pub const ROUTES: &[Route] = &[
         access: Access::Public,
         body: &[],
         statuses: &[200, 400, 404],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -565,6 +705,7 @@ pub const ROUTES: &[Route] = &[
         access: Access::Admin,
         body: &[DID],
         statuses: &[200, 400, 404],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -574,6 +715,7 @@ pub const ROUTES: &[Route] = &[
         access: Access::Admin,
         body: &[],
         statuses: &[200, 404],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -599,6 +741,7 @@ pub const ROUTES: &[Route] = &[
             ),
         ],
         statuses: &[200, 400, 404],
+        twin: None,
     },
     Route {
         method: "POST",
@@ -615,6 +758,7 @@ pub const ROUTES: &[Route] = &[
             opt("issuer", Kind::Str, "The issuer DID to bind the key to"),
         ],
         statuses: &[200, 400, 404],
+        twin: None,
     },
 ];
 
@@ -622,7 +766,8 @@ pub const ROUTES: &[Route] = &[
 /// fails).
 pub fn handler<S: Store>(route: &Route) -> Option<MethodRouter<AppState<S>>> {
     use crate::{admin, attributes, bbs_api, did, issuer, rotation, templates, vc};
-    Some(match (route.method, route.path) {
+    Some(match (route.method, route.twin.unwrap_or(route.path)) {
+        ("POST", "/cred/bbs/create") => post(bbs_api::create),
         ("POST", "/cred/bbs/vc/sign") => post(bbs_api::sign),
         ("POST", "/zcred/v1/issuer/inception/create") => post(issuer::create::<S>),
         ("POST", "/zcred/v1/issuer/inception/submit") => post(issuer::submit::<S>),
@@ -647,6 +792,8 @@ pub fn handler<S: Store>(route: &Route) -> Option<MethodRouter<AppState<S>>> {
         ("POST", "/cred/v1/vp/create") => post(crate::vp::create::<S>),
         ("POST", "/cred/v1/vp/submit") => post(crate::vp::submit::<S>),
         ("POST", "/cred/v1/vp/verify") => post(crate::vp::verify::<S>),
+        ("GET", "/cred/v1/enc/keys") => get(crate::enc::keys::<S>),
+        ("POST", "/zcred/v1/admin/enc/rotate") => post(crate::enc::rotate::<S>),
         ("POST", "/zcred/v1/admin/issuers/approve") => post(admin::approve_endpoint::<S>),
         ("POST", "/zcred/v1/admin/keys/create") => post(admin::create_key_endpoint::<S>),
         ("POST", "/zcred/v1/admin/plans/set") => post(admin::set_plan_endpoint::<S>),
@@ -740,7 +887,25 @@ pub fn openapi() -> Value {
                 ]),
             );
         }
-        if route.method == "POST" {
+        if route.twin.is_some() {
+            op.insert(
+                "parameters".into(),
+                json!([
+                    { "name": "keyId", "in": "header", "required": true, "schema": { "type": "string" },
+                      "description": "The server key used (`GET /cred/v1/enc/keys`)" },
+                    { "name": "secretKey", "in": "header", "required": true, "schema": { "type": "string" },
+                      "description": "base64url of RSA-OAEP-SHA256(E ‖ ts) (encryption.md)" }
+                ]),
+            );
+            op.insert(
+                "requestBody".into(),
+                json!({
+                    "required": true,
+                    "description": "base64url(nonce ‖ ciphertext ‖ tag ‖ mac) of the plain twin's JSON body (zcred-enc-v1)",
+                    "content": { "text/plain": { "schema": { "type": "string" } } }
+                }),
+            );
+        } else if route.method == "POST" {
             let mut properties = Map::new();
             let mut required = Vec::new();
             for field in route.body {
@@ -775,7 +940,7 @@ pub fn openapi() -> Value {
         statuses.sort_unstable();
         statuses.dedup();
         for status in statuses {
-            let content = if route.path == "/metrics" && status == 200 {
+            let content = if (route.path == "/metrics" || route.twin.is_some()) && status == 200 {
                 json!({ "text/plain": { "schema": { "type": "string" } } })
             } else if route.path == "/docs" && status == 200 {
                 json!({ "text/html": { "schema": { "type": "string" } } })

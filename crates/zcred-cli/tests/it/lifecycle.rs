@@ -234,7 +234,7 @@ fn issue_request(server: &Server, issuer: &Issuer, vc_id: &str, create: Value) -
     })
 }
 
-fn lifecycle(store_args: &[&str], check_gone: bool) {
+fn lifecycle(store_args: &[&str], check_gone: bool, encrypted: bool) {
     let si = ok(&[
         &["admin", "key", "create", "--plan", "unlimited"],
         store_args,
@@ -252,18 +252,21 @@ fn lifecycle(store_args: &[&str], check_gone: bool) {
     let admin = "the operator's token for the lifecycle test";
     std::fs::write(&token_file, admin).unwrap();
     let token_arg = token_file.display().to_string();
-    let server = Server::start(
+    let args = [
+        store_args,
         &[
-            store_args,
-            &[
-                "--admin-token-file",
-                &token_arg,
-                "--abandoned-after-days",
-                "0",
-            ],
-        ]
-        .concat(),
-    );
+            "--admin-token-file",
+            &token_arg,
+            "--abandoned-after-days",
+            "0",
+        ],
+    ]
+    .concat();
+    let server = if encrypted {
+        Server::start_encrypted(&args)
+    } else {
+        Server::start(&args)
+    };
     let si = si.as_str();
 
     // Onboarding; a pending issuer may not register templates.
@@ -1150,6 +1153,9 @@ fn lifecycle(store_args: &[&str], check_gone: bool) {
         "{text}"
     );
     assert!(text.contains("zcred_revocations_total 1\n"), "{text}");
+    if encrypted {
+        server.assert_only_encrypted(admin);
+    }
     assert!(server.stop().success());
     let _ = std::fs::remove_file(&token_file);
 }
@@ -1188,7 +1194,19 @@ fn lifecycle_on_sqlite() {
     let dir = std::env::temp_dir().join(format!("zcred-lifecycle-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let data = dir.display().to_string();
-    lifecycle(&["--data-dir", &data], true);
+    lifecycle(&["--data-dir", &data], true, false);
+    verify_export(&["--data-dir", &data], &format!("{data}/export.cesr"), true);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The same flow with every call that has an `/enc/` twin (apply, create, submit, download)
+/// sealed with zcred-enc-v1 (api.md §6); the metrics show no plain call to those routes.
+#[test]
+fn lifecycle_encrypted_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("zcred-lifecycle-enc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.display().to_string();
+    lifecycle(&["--data-dir", &data], true, true);
     verify_export(&["--data-dir", &data], &format!("{data}/export.cesr"), true);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -1205,7 +1223,7 @@ fn lifecycle_on_postgres() {
     let data = dir.display().to_string();
     let schema = crate::serve::pg_schema("zcred_life");
     let store = ["--database-url", &url, "--database-schema", &schema];
-    lifecycle(&[&store[..], &["--data-dir", &data]].concat(), false);
+    lifecycle(&[&store[..], &["--data-dir", &data]].concat(), false, false);
     verify_export(&store, &format!("{data}/export.cesr"), false);
     crate::serve::drop_schema(&url, &schema);
     let _ = std::fs::remove_dir_all(&dir);

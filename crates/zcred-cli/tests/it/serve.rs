@@ -8,19 +8,43 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use std::sync::OnceLock;
+
 use serde_json::{json, Value};
 use zcred_crypto::bbs;
+use zcred_crypto::enc::ServerPublicKey;
 use zcred_crypto::multibase;
 
 use crate::commands::ok;
 
 /// A running server, stopped (SIGTERM, then waited for) when dropped.
 pub(crate) struct Server {
-    child: Child,
-    address: String,
+    pub(crate) child: Child,
+    pub(crate) address: String,
+    /// Whether [`Server::post`] calls the `/enc/` twin of a route that has one.
+    pub(crate) encrypted: bool,
+    enc_key: OnceLock<ServerPublicKey>,
 }
 
 impl Server {
+    /// A server whose `post` seals every call to a route with an `/enc/` twin (zcred-enc-v1)
+    /// and opens its answer: the same flows, end-to-end encrypted.
+    pub(crate) fn start_encrypted(store_args: &[&str]) -> Server {
+        let mut server = Server::start(store_args);
+        server.encrypted = true;
+        server
+    }
+
+    /// A server started by the caller, listening on `address`.
+    pub(crate) fn adopt(child: Child, address: String) -> Server {
+        Server {
+            child,
+            address,
+            encrypted: false,
+            enc_key: OnceLock::new(),
+        }
+    }
+
     pub(crate) fn start(store_args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_zcred"))
             .args(["serve", "--listen", "127.0.0.1:0"])
@@ -41,10 +65,7 @@ impl Server {
             child.stderr.take().unwrap().read_to_string(&mut err).ok();
             panic!("no ready line ({e}): {line:?}; stderr: {err}")
         });
-        Server {
-            child,
-            address: ready["listening"].as_str().unwrap().to_owned(),
-        }
+        Server::adopt(child, ready["listening"].as_str().unwrap().to_owned())
     }
 
     /// One HTTP/1.1 request; returns the status and the body as JSON.
@@ -67,15 +88,37 @@ impl Server {
         key: Option<&str>,
         body: &[u8],
     ) -> (u16, String, Value) {
+        self.exchange(
+            method,
+            path,
+            key,
+            &[("Content-Type", "application/json")],
+            body,
+        )
+    }
+
+    /// One HTTP/1.1 request with extra `headers`; returns status, head and body (JSON, or a
+    /// JSON string for a text answer).
+    pub(crate) fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, String, Value) {
         let mut stream = TcpStream::connect(&self.address).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
             .unwrap();
         let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
             self.address,
             body.len()
         );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
         if let Some(key) = key {
             head.push_str(&format!("Authorization: Bearer {key}\r\n"));
         }
@@ -107,8 +150,79 @@ impl Server {
         format!("http://{}", self.address)
     }
 
+    /// POST `body`; on an encrypted server, to the route's `/enc/` twin when it has one.
     pub(crate) fn post(&self, path: &str, key: Option<&str>, body: &Value) -> (u16, Value) {
-        self.call("POST", path, key, body.to_string().as_bytes())
+        let twin = zcred_server::routes::ROUTES
+            .iter()
+            .find(|r| r.twin == Some(path));
+        match (self.encrypted, twin, key) {
+            (true, Some(twin), Some(key)) => self.post_sealed(twin.path, key, body),
+            _ => self.call("POST", path, key, body.to_string().as_bytes()),
+        }
+    }
+
+    /// The server's `/enc/` keys, fetched once with `key`.
+    pub(crate) fn enc_key(&self, key: &str) -> &ServerPublicKey {
+        self.enc_key.get_or_init(|| {
+            let (status, keys) = self.call("GET", "/cred/v1/enc/keys", Some(key), b"");
+            assert_eq!(status, 200, "{keys}");
+            let o = &keys["object"];
+            ServerPublicKey::from_parts(
+                o["keyId"].as_str().unwrap(),
+                o["rsaPublicKey"].as_str().unwrap(),
+                o["x25519PublicKey"].as_str().unwrap(),
+            )
+            .unwrap()
+        })
+    }
+
+    /// POSTs `body` sealed to the `/enc/` route `path`; returns the status and the answer (opened
+    /// when 200, in the clear otherwise).
+    pub(crate) fn post_sealed(&self, path: &str, key: &str, body: &Value) -> (u16, Value) {
+        let (sealed, channel) = self
+            .enc_key(key)
+            .seal_request(path, body.to_string().as_bytes(), now_ms())
+            .unwrap();
+        let (status, head, answer) = self.exchange(
+            "POST",
+            path,
+            Some(key),
+            &[
+                ("Content-Type", "text/plain"),
+                ("keyId", &sealed.key_id),
+                ("secretKey", &sealed.secret_key),
+            ],
+            sealed.body.as_bytes(),
+        );
+        if status != 200 {
+            return (status, answer);
+        }
+        assert!(head.contains("content-type: text/plain"), "{head}");
+        let opened = channel.open(answer.as_str().unwrap()).unwrap();
+        (status, serde_json::from_slice(&opened).unwrap())
+    }
+
+    /// Asserts that every answered call to a route with an `/enc/` twin went to the twin (plain
+    /// calls without a key, refused with 401, are part of the scenarios): the metrics
+    /// (behind the admin token `admin`) count requests by route.
+    pub(crate) fn assert_only_encrypted(&self, admin: &str) {
+        let (status, metrics) = self.call("GET", "/metrics", Some(admin), b"");
+        assert_eq!(status, 200);
+        let text = metrics.as_str().unwrap();
+        let mut sealed = 0;
+        for twin in zcred_server::routes::ROUTES
+            .iter()
+            .filter(|r| r.twin.is_some())
+        {
+            let plain = format!("route=\"{}\",status=\"200\"", twin.twin.unwrap());
+            assert!(
+                !text.contains(&plain),
+                "a plain call answered: {plain}: {text}"
+            );
+            sealed +=
+                usize::from(text.contains(&format!("route=\"{}\",status=\"200\"", twin.path)));
+        }
+        assert!(sealed >= 3, "too few encrypted routes answered 200: {text}");
     }
 
     /// Sends SIGTERM and waits for a clean exit.
@@ -134,6 +248,14 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The clock, Unix ms.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
 }
 
 /// The error message's code and field.

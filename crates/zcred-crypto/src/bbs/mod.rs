@@ -22,6 +22,7 @@ pub mod hash;
 mod proof;
 #[cfg(feature = "range-proofs")]
 pub mod range;
+mod seed;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -42,6 +43,7 @@ pub use proof::{
     create_proof, create_proof_over, parse_proof_header, verify_proof, verify_proof_over,
     ProofHeader,
 };
+pub use seed::{mnemonic_seed, SeedError, SEED_MIN_BYTES, SEED_TEXT_MAX};
 
 /// Length of a secret key in bytes.
 pub const SECRET_KEY_LEN: usize = 32;

@@ -3,5 +3,6 @@
 //! crate as a test oracle.
 
 mod bbs_oracle;
+mod bip39_vectors;
 mod mattr_vectors;
 mod zetrix_vectors;
