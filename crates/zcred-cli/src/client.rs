@@ -44,6 +44,19 @@ pub struct Connection {
     enc_key: Arc<OnceLock<ServerPublicKey>>,
 }
 
+impl Connection {
+    /// A connection to `server` (`http://host:port`) with `api_key` and the key file `keys`.
+    pub(crate) fn new(server: &str, api_key: &str, keys: &Path, encrypted: bool) -> Connection {
+        Connection {
+            server: server.to_owned(),
+            api_key: api_key.to_owned(),
+            keys: keys.to_owned(),
+            encrypted,
+            enc_key: Arc::default(),
+        }
+    }
+}
+
 /// `zcred issuer …`.
 #[derive(Subcommand)]
 pub enum IssuerCommand {
@@ -456,7 +469,7 @@ async fn rotate(conn: &Connection, agent: bool) -> Result<Value, Failure> {
     Ok(answer)
 }
 
-async fn onboard(conn: &Connection) -> Result<Value, Failure> {
+pub(crate) async fn onboard(conn: &Connection) -> Result<Value, Failure> {
     let mut file = KeyFile::open(&conn.keys)?;
     file.ensure("issuer")?;
     let key = file.signing_key("issuer", "privateKey")?;
@@ -519,7 +532,7 @@ async fn onboard(conn: &Connection) -> Result<Value, Failure> {
     }))
 }
 
-async fn template_create(conn: &Connection, file: &Path) -> Result<Value, Failure> {
+pub(crate) async fn template_create(conn: &Connection, file: &Path) -> Result<Value, Failure> {
     let keys = KeyFile::open(&conn.keys)?;
     let key = keys.signing_key("issuer", "privateKey")?;
     let text = std::fs::read(file).map_err(|e| bad(format!("{}: {e}", file.display())))?;
@@ -540,7 +553,7 @@ fn json_arg(text: &str, what: &str) -> Result<Value, Failure> {
     serde_json::from_str(text).map_err(|e| bad(format!("--{what}: not JSON: {e}")))
 }
 
-async fn apply(conn: &Connection, template: &str, data: &str) -> Result<Value, Failure> {
+pub(crate) async fn apply(conn: &Connection, template: &str, data: &str) -> Result<Value, Failure> {
     let mut file = KeyFile::open(&conn.keys)?;
     file.ensure("holder")?;
     let key = file.signing_key("holder", "privateKey")?;
@@ -558,7 +571,7 @@ async fn apply(conn: &Connection, template: &str, data: &str) -> Result<Value, F
     .await
 }
 
-async fn issue(
+pub(crate) async fn issue(
     conn: &Connection,
     vc_id: &str,
     issuance: Option<&str>,
@@ -623,7 +636,7 @@ async fn issue(
     .await
 }
 
-async fn download(conn: &Connection, vc_id: &str) -> Result<Value, Failure> {
+pub(crate) async fn download(conn: &Connection, vc_id: &str) -> Result<Value, Failure> {
     let keys = KeyFile::open(&conn.keys)?;
     let key = keys.signing_key("holder", "privateKey")?;
     call(

@@ -3,6 +3,7 @@
 //! Every command prints JSON on stdout. Bad input exits non-zero with a one-line error on stderr
 //! (`zcred: <what is wrong>`); a verification that ran and failed prints its report and exits 1.
 
+mod bench;
 mod client;
 mod vp;
 
@@ -58,6 +59,9 @@ enum Command {
     /// Verifiable presentations, made and verified locally (no server).
     #[command(subcommand)]
     Vp(VpCommand),
+    /// Benchmarks against a server this command starts itself; one JSON object per scenario.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// The KERI event logs: SAIDs, offline verification, export.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -434,6 +438,7 @@ fn run(command: Command) -> Result<Output, Failure> {
         ),
         Command::Ledger(cmd) => ledger_command(cmd),
         Command::Vp(cmd) => vp::command(cmd),
+        Command::Bench(cmd) => bench::command(cmd),
     }
 }
 

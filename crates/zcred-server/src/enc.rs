@@ -19,7 +19,7 @@
 //! default), so a service that never sees an `/enc/` call never pays for it.
 //! `POST /zcred/v1/admin/enc/rotate` makes a new current key; the old one stays accepted for
 //! `graceSeconds` (default 3600). Each instance caches the ring and reloads it when it meets a
-//! key id it does not know (another instance rotated).
+//! key id it does not know (another instance rotated), at most once a second.
 
 use std::sync::Arc;
 
@@ -80,6 +80,24 @@ pub struct EncKeys {
     ring: tokio::sync::RwLock<Option<Arc<Keyring>>>,
     /// Serialises loading, first-use creation and rotation within an instance.
     load: tokio::sync::Mutex<()>,
+    /// When an unknown key id last made this instance re-read the ring.
+    reloaded: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl EncKeys {
+    /// Whether an unknown key id may make this instance re-read the ring now: at most once a
+    /// second, so that a flood of made-up key ids cannot turn into a flood of store reads.
+    fn may_reload(&self) -> bool {
+        let Ok(mut last) = self.reloaded.lock() else {
+            return false;
+        };
+        let now = std::time::Instant::now();
+        if last.is_some_and(|t| now.duration_since(t) < std::time::Duration::from_secs(1)) {
+            return false;
+        }
+        *last = Some(now);
+        true
+    }
 }
 
 fn key_error(e: EncError) -> ApiError {
@@ -328,7 +346,7 @@ async fn open<S: Store>(
     };
     let now = now_ms();
     let mut keys = ring(state, false).await?;
-    if keys.find(&key_id, now).is_none() {
+    if keys.find(&key_id, now).is_none() && state.enc_keys().may_reload() {
         keys = ring(state, true).await?;
     }
     let key = keys

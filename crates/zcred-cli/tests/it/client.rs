@@ -10,10 +10,21 @@ use zcred_crypto::zetrix::SigningKey;
 use crate::commands::{ok, zcred};
 use crate::serve::{error_of, Server};
 
-/// Runs a client command against `server` with `key` and the key file `keys`.
+/// Runs a client command against `server` with `key` and the key file `keys` (with
+/// `--encrypted` when the server is the encrypted kind).
 fn client(server: &Server, key: &str, keys: &str, args: &[&str]) -> Value {
     let url = server.url();
-    ok(&[args, &["--server", &url, "--api-key", key, "--keys", keys]].concat())
+    let encrypted: &[&str] = if server.encrypted {
+        &["--encrypted"]
+    } else {
+        &[]
+    };
+    ok(&[
+        args,
+        &["--server", &url, "--api-key", key, "--keys", keys],
+        encrypted,
+    ]
+    .concat())
 }
 
 fn key_file(path: &str) -> Value {
@@ -95,24 +106,23 @@ fn verified(dir: &str, keys: &str, did: &str, vc: &Value) -> Value {
     report
 }
 
-#[test]
-fn client_commands_and_rotation_on_sqlite() {
-    let dir = std::env::temp_dir().join(format!("zcred-client-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let data = dir.display().to_string();
-    let store = ["--data-dir", data.as_str()];
-    let server = Server::start(&store);
-    let keys = format!("{data}/keys.json");
-    let si = ok(&[
-        &["admin", "key", "create", "--plan", "standard"],
-        &store[..],
-    ]
-    .concat());
-    let si = si["apiKey"].as_str().unwrap().to_owned();
+/// What the README's walkthrough leaves behind.
+struct Walkthrough {
+    si: String,
+    ik: String,
+    keys: String,
+    did: String,
+    template: String,
+    vc: Value,
+}
 
-    // The README's walkthrough.
-    let onboarded = client(&server, &si, &keys, &["issuer", "onboard"]);
+/// The README's walkthrough: onboard, approve, an issuer key, a template, one credential
+/// applied for, issued, downloaded and verified.
+fn walkthrough(server: &Server, store: &[&str], data: &str) -> Walkthrough {
+    let keys = format!("{data}/keys.json");
+    let si = ok(&[&["admin", "key", "create", "--plan", "standard"], store].concat());
+    let si = si["apiKey"].as_str().unwrap().to_owned();
+    let onboarded = client(server, &si, &keys, &["issuer", "onboard"]);
     assert_eq!(onboarded["status"], "PENDING");
     let did = onboarded["did"].as_str().unwrap().to_owned();
     #[cfg(unix)]
@@ -122,14 +132,14 @@ fn client_commands_and_rotation_on_sqlite() {
         assert_eq!(mode & 0o777, 0o600, "the key file is private");
     }
     // Onboarding again is idempotent.
-    let again = client(&server, &si, &keys, &["issuer", "onboard"]);
+    let again = client(server, &si, &keys, &["issuer", "onboard"]);
     assert_eq!(again["did"], did.as_str());
-    ok(&[&["admin", "issuer", "approve", &did], &store[..]].concat());
+    ok(&[&["admin", "issuer", "approve", &did], store].concat());
     let ik = ok(&[
         &[
             "admin", "key", "create", "--plan", "standard", "--issuer", &did,
         ],
-        &store[..],
+        store,
     ]
     .concat());
     let ik = ik["apiKey"].as_str().unwrap().to_owned();
@@ -142,14 +152,63 @@ fn client_commands_and_rotation_on_sqlite() {
         .to_string(),
     )
     .unwrap();
-    let template = client(&server, &ik, &keys, &["template", "create", &template_file]);
+    let template = client(server, &ik, &keys, &["template", "create", &template_file]);
     let template = template["templateId"].as_str().unwrap().to_owned();
-    let (_, vc) = issue_one(&server, &si, &ik, &keys, &template);
+    let (_, vc) = issue_one(server, &si, &ik, &keys, &template);
     assert_eq!(
         vc["credentialSubject"]["drivingLicense"]["class"], "B2",
         "{vc}"
     );
-    assert_eq!(verified(&data, &keys, &did, &vc)["verified"], true);
+    assert_eq!(verified(data, &keys, &did, &vc)["verified"], true);
+    Walkthrough {
+        si,
+        ik,
+        keys,
+        did,
+        template,
+        vc,
+    }
+}
+
+/// The walkthrough with `--encrypted`: apply, issue (create and submit) and download go to
+/// their `/enc/` twins, sealed; the metrics show no plain call to those routes.
+#[test]
+fn client_commands_encrypted_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("zcred-client-enc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.display().to_string();
+    let token = format!("{data}/admin-token");
+    let admin = "the operator's token for the encrypted client test";
+    std::fs::write(&token, admin).unwrap();
+    let store = ["--data-dir", data.as_str()];
+    let server = Server::start_encrypted(&[&store[..], &["--admin-token-file", &token]].concat());
+    let w = walkthrough(&server, &store, &data);
+    // A second credential, and its revocation (which has no twin and goes plain).
+    let (vc_id, _) = issue_one(&server, &w.si, &w.ik, &w.keys, &w.template);
+    let revoked = client(&server, &w.ik, &w.keys, &["issuer", "revoke", &vc_id]);
+    assert!(revoked["txHash"].is_string(), "{revoked}");
+    server.assert_only_encrypted(admin);
+    assert!(server.stop().success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn client_commands_and_rotation_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("zcred-client-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.display().to_string();
+    let store = ["--data-dir", data.as_str()];
+    let server = Server::start(&store);
+    let Walkthrough {
+        si,
+        ik,
+        keys,
+        did,
+        template,
+        vc,
+    } = walkthrough(&server, &store, &data);
 
     // The issuer rotates its key with the CLI.
     let old = issuer_key(&keys, "privateKey");

@@ -4,6 +4,7 @@
 mod bbs_utils;
 mod client;
 mod commands;
+mod encrypted;
 mod ledger;
 mod lifecycle;
 mod presentation;
