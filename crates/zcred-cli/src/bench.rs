@@ -3,6 +3,12 @@
 //! Each scenario is bounded by `--count` and `--seconds` and prints one JSON object as its
 //! last line.
 //!
+//! - `issue`: the whole issuance (apply → create → the issuer signs with Ed25519 and BBS+ →
+//!   submit) by `--clients` concurrent clients, each its own holder per credential, against the
+//!   floor: the same flow's cryptography alone (two Ed25519 signatures made and checked, one
+//!   BBS+ signature made and checked), single-threaded in this process right before.
+//!   `efficiency = issuances/s ÷ (cores ÷ floor seconds per issuance)`. The server's CPU
+//!   seconds per issuance come from `/proc`.
 //! - `enc`: the cost of the `/enc/` envelope (api.md §6). One credential is issued, then the
 //!   holder downloads it (8.4) again and again, alternating the plain endpoint and its `/enc/`
 //!   twin over the same kind of connection (one TCP connection per call, as the CLI client
@@ -24,8 +30,20 @@ use crate::{bad, runtime, Failure, Output};
 /// `zcred bench …`.
 #[derive(Subcommand)]
 pub enum BenchCommand {
+    /// The whole issuance flow with concurrent clients, against its cryptographic floor.
+    Issue(IssueArgs),
     /// The `/enc/` envelope's overhead per request against the plain endpoint (download).
     Enc(Bounds),
+}
+
+/// `zcred bench issue`.
+#[derive(Args)]
+pub struct IssueArgs {
+    /// Client counts to measure, one step each (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
+    clients: Vec<usize>,
+    #[command(flatten)]
+    bounds: Bounds,
 }
 
 /// How long a scenario runs: it stops at whichever bound comes first.
@@ -126,9 +144,9 @@ impl Served {
     }
 }
 
-/// An issuer onboarded and approved, a template, and one credential issued to a holder: the
-/// connections (plain and encrypted) of the holder's integrator and the credential's id.
-async fn one_credential(served: &Served) -> Result<(Connection, Connection, String), Failure> {
+/// An issuer onboarded and approved with a template: the integrator's API key (holders' calls),
+/// the issuer's connection, and the template id.
+async fn issuer_with_template(served: &Served) -> Result<(String, Connection, String), Failure> {
     let si = served.admin(&["admin", "key", "create", "--plan", "unlimited"])?;
     let si = si["apiKey"].as_str().unwrap_or_default().to_owned();
     let holder = served.connection(&si, false);
@@ -159,6 +177,14 @@ async fn one_credential(served: &Served) -> Result<(Connection, Connection, Stri
         .as_str()
         .unwrap_or_default()
         .to_owned();
+    Ok((si, issuer, template))
+}
+
+/// [`issuer_with_template`] and one credential issued to a holder: the connections (plain and
+/// encrypted) of the holder's integrator and the credential's id.
+async fn one_credential(served: &Served) -> Result<(Connection, Connection, String), Failure> {
+    let (si, issuer, template) = issuer_with_template(served).await?;
+    let holder = served.connection(&si, false);
     let applied = client::apply(&holder, &template, r#"{"name": "Ali bin Abu"}"#).await?;
     let vc_id = applied["vcId"].as_str().unwrap_or_default().to_owned();
     let data = format!(r#"[{{"templateId": "{template}", "metadata": {{"class": "B2"}}}}]"#);
@@ -260,9 +286,210 @@ fn enc(bounds: &Bounds) -> Result<Value, Failure> {
     }))
 }
 
-/// Runs a bench command.
-pub fn command(cmd: BenchCommand) -> Result<Output, Failure> {
-    match cmd {
-        BenchCommand::Enc(bounds) => enc(&bounds).map(Output::from),
+/// The median of `rounds` runs of `f`.
+fn median_of(rounds: usize, mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..rounds)
+        .map(|_| {
+            let started = Instant::now();
+            f();
+            started.elapsed()
+        })
+        .collect();
+    times.sort_unstable();
+    times[times.len() / 2]
+}
+
+fn micros(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e7).round() / 10.0
+}
+
+/// The cryptography of one issuance alone, single-threaded: the holder's `signData` made and
+/// checked, the issuer's JWS made and checked, the BBS+ signature over `messages` messages made
+/// and checked.
+fn issuance_floor(messages: usize) -> Result<(Duration, Value), Failure> {
+    use zcred_crypto::bbs;
+    use zcred_crypto::zetrix::SigningKey;
+    let holder = SigningKey::generate(&mut zcred_crypto::OsRng);
+    let issuer = SigningKey::generate(&mut zcred_crypto::OsRng);
+    let pair = bbs::KeyPair::new(bbs::SecretKey::generate(&mut zcred_crypto::OsRng));
+    let texts: Vec<Vec<u8>> = (0..messages)
+        .map(|i| format!("licence.attribute{i}: value {i}").into_bytes())
+        .collect();
+    let msgs = bbs::Message::hash_all(&texts);
+    let payload = vec![b'j'; 700];
+    let sig = pair
+        .sign_messages(&msgs, &mut zcred_crypto::OsRng)
+        .map_err(|e| bad(e.to_string()))?;
+    let ed = issuer.sign(&payload);
+    let rounds = 51;
+    let ed_sign = median_of(rounds, || {
+        let _ = holder.sign(&payload);
+    });
+    let ed_verify = median_of(rounds, || {
+        let _ = issuer.verifying_key().verify(&payload, &ed);
+    });
+    let bbs_sign = median_of(rounds, || {
+        let _ = pair.sign_messages(&msgs, &mut zcred_crypto::OsRng);
+    });
+    let bbs_verify = median_of(rounds, || {
+        let _ = pair.public().verify_messages(&msgs, &sig);
+    });
+    let total = 2 * (ed_sign + ed_verify) + bbs_sign + bbs_verify;
+    Ok((
+        total,
+        json!({
+            "perIssuanceMs": (total.as_secs_f64() * 1e6).round() / 1e3,
+            "ed25519SignUs": micros(ed_sign),
+            "ed25519VerifyUs": micros(ed_verify),
+            "bbsSignUs": micros(bbs_sign),
+            "bbsVerifyUs": micros(bbs_verify),
+            "bbsMessages": messages,
+        }),
+    ))
+}
+
+/// User + system CPU seconds of process `pid` so far (Linux `/proc`; `None` elsewhere).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    let hz = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|t| t.trim().parse::<f64>().ok())
+        .unwrap_or(100.0);
+    Some(ticks / hz)
+}
+
+/// One issuance by a fresh holder: apply, create, sign, submit.
+async fn one_issuance(
+    holders: &Connection,
+    issuer: &Connection,
+    keys: &(zcred_crypto::zetrix::SigningKey, zcred_crypto::bbs::KeyPair),
+    template: &str,
+) -> Result<(), Failure> {
+    let holder = zcred_crypto::zetrix::SigningKey::generate(&mut zcred_crypto::OsRng);
+    let data = json!([{ "templateId": template, "metadata": { "name": "Ali bin Abu" } }]);
+    let sign_data = holder.sign(zcred_model::canonical::to_string(&data).as_bytes());
+    let applied = client::call(
+        holders,
+        "/cred/v1/vc/apply",
+        Some(&json!({
+            "data": data,
+            "signData": sign_data.to_hex(),
+            "publicKey": holder.verifying_key().to_zetrix(),
+        })),
+    )
+    .await?;
+    let today = zcred_model::time::format_seconds(time::OffsetDateTime::now_utc());
+    let request = json!({
+        "vcId": applied["vcId"],
+        "issuanceDate": today,
+        "data": [{ "templateId": template, "metadata": { "class": "B2" } }],
+    });
+    client::issue_with(issuer, &keys.0, &keys.1, &request).await?;
+    Ok(())
+}
+
+fn issue(args: &IssueArgs) -> Result<Value, Failure> {
+    let served = Served::start(args.bounds.database_url.as_deref())?;
+    let rt = runtime()?;
+    let (si, issuer, template) = rt.block_on(issuer_with_template(&served))?;
+    let holders = served.connection(&si, false);
+    let keys = std::sync::Arc::new(client::issuer_keys(&issuer)?);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // The template's credential has three BBS+ messages: id, name, class.
+    let (floor, floor_detail) = issuance_floor(3)?;
+    let ceiling = cores as f64 / floor.as_secs_f64();
+    let mut steps = Vec::new();
+    for &clients in &args.clients {
+        let clients = clients.max(1);
+        let per_client = args.bounds.count.div_ceil(clients);
+        let deadline = Instant::now() + Duration::from_secs(args.bounds.seconds);
+        let cpu_before = cpu_seconds(served.child.id());
+        let started = Instant::now();
+        let latencies = rt.block_on(async {
+            let mut tasks = Vec::new();
+            for _ in 0..clients {
+                let (holders, issuer, keys, template) = (
+                    holders.clone(),
+                    issuer.clone(),
+                    std::sync::Arc::clone(&keys),
+                    template.clone(),
+                );
+                tasks.push(tokio::spawn(async move {
+                    let mut times = Vec::new();
+                    while times.len() < per_client && Instant::now() < deadline {
+                        let t = Instant::now();
+                        one_issuance(&holders, &issuer, &keys, &template).await?;
+                        times.push(t.elapsed());
+                    }
+                    Ok::<_, Failure>(times)
+                }));
+            }
+            let mut all = Vec::new();
+            for task in tasks {
+                all.extend(
+                    task.await
+                        .map_err(|e| bad(format!("a client failed: {e}")))??,
+                );
+            }
+            Ok::<_, Failure>(all)
+        })?;
+        let elapsed = started.elapsed().as_secs_f64();
+        let mut latencies = latencies;
+        let done = latencies.len();
+        let per_second = done as f64 / elapsed;
+        let server_cpu = match (cpu_before, cpu_seconds(served.child.id())) {
+            (Some(a), Some(b)) if done > 0 => json!(((b - a) / done as f64 * 1e6).round() / 1e3),
+            _ => Value::Null,
+        };
+        let step = json!({
+            "scenario": "issue",
+            "clients": clients,
+            "issuances": done,
+            "seconds": (elapsed * 1e3).round() / 1e3,
+            "issuancesPerSecond": (per_second * 10.0).round() / 10.0,
+            "latency": summary(&mut latencies),
+            "serverCpuMsPerIssuance": server_cpu,
+            "floorIssuancesPerSecond": (ceiling * 10.0).round() / 10.0,
+            "efficiency": ((per_second / ceiling) * 1e3).round() / 1e3,
+        });
+        println!("{step}");
+        steps.push(step);
     }
+    let best = steps
+        .iter()
+        .max_by(|a, b| {
+            let rate = |v: &Value| v["issuancesPerSecond"].as_f64().unwrap_or_default();
+            rate(a).total_cmp(&rate(b))
+        })
+        .cloned()
+        .unwrap_or(Value::Null);
+    drop(served);
+    Ok(json!({
+        "scenario": "issue",
+        "store": if args.bounds.database_url.is_some() { "postgres" } else { "sqlite" },
+        "cores": cores,
+        "floor": floor_detail,
+        "best": { "clients": best["clients"], "issuancesPerSecond": best["issuancesPerSecond"], "efficiency": best["efficiency"] },
+        "steps": steps,
+    }))
+}
+
+/// Runs a bench command. Its JSON object is printed on one line, the last one.
+pub fn command(cmd: BenchCommand) -> Result<Output, Failure> {
+    let result = match cmd {
+        BenchCommand::Issue(args) => issue(&args)?,
+        BenchCommand::Enc(bounds) => enc(&bounds)?,
+    };
+    println!("{result}");
+    Ok(Output {
+        json: Value::Null,
+        ok: true,
+    })
 }

@@ -247,7 +247,11 @@ impl KeyFile {
 /// One call: POST (or GET when `body` is `None`) to the server; returns `object`, or fails
 /// with the server's first message. With `--encrypted`, a POST to an endpoint that has an
 /// `/enc/` twin goes to the twin, sealed (zcred-enc-v1), and its answer is opened.
-async fn call(conn: &Connection, path: &str, body: Option<&Value>) -> Result<Value, Failure> {
+pub(crate) async fn call(
+    conn: &Connection,
+    path: &str,
+    body: Option<&Value>,
+) -> Result<Value, Failure> {
     let twin = conn
         .encrypted
         .then(|| {
@@ -578,15 +582,7 @@ pub(crate) async fn issue(
     expiration: Option<&str>,
     data: Option<&str>,
 ) -> Result<Value, Failure> {
-    let keys = KeyFile::open(&conn.keys)?;
-    let key = keys.signing_key("issuer", "privateKey")?;
-    let bbs_text = keys
-        .get("issuer", "bbsPrivateKey")
-        .ok_or_else(|| bad("the key file's issuer has no bbsPrivateKey"))?;
-    let pair = bbs::KeyPair::new(
-        bbs::SecretKey::from_multibase(&bbs_text)
-            .map_err(|e| bad(format!("bbsPrivateKey: {e}")))?,
-    );
+    let (key, pair) = issuer_keys(conn)?;
     let today = zcred_model::time::format_seconds(time::OffsetDateTime::now_utc());
     let mut request = json!({
         "vcId": vc_id,
@@ -598,7 +594,32 @@ pub(crate) async fn issue(
     if let Some(d) = data {
         request["data"] = json_arg(d, "data")?;
     }
-    let created = call(conn, "/cred/v1/vc/create", Some(&request)).await?;
+    issue_with(conn, &key, &pair, &request).await
+}
+
+/// The issuer's Ed25519 and BBS+ keys from the key file.
+pub(crate) fn issuer_keys(conn: &Connection) -> Result<(SigningKey, bbs::KeyPair), Failure> {
+    let keys = KeyFile::open(&conn.keys)?;
+    let key = keys.signing_key("issuer", "privateKey")?;
+    let bbs_text = keys
+        .get("issuer", "bbsPrivateKey")
+        .ok_or_else(|| bad("the key file's issuer has no bbsPrivateKey"))?;
+    let pair = bbs::KeyPair::new(
+        bbs::SecretKey::from_multibase(&bbs_text)
+            .map_err(|e| bad(format!("bbsPrivateKey: {e}")))?,
+    );
+    Ok((key, pair))
+}
+
+/// 8.2 with `request`, both signatures made here, 8.3.
+pub(crate) async fn issue_with(
+    conn: &Connection,
+    key: &SigningKey,
+    pair: &bbs::KeyPair,
+    request: &Value,
+) -> Result<Value, Failure> {
+    let vc_id = request["vcId"].as_str().unwrap_or_default();
+    let created = call(conn, "/cred/v1/vc/create", Some(request)).await?;
     let input = hex::decode(created["ed25519Blob"].as_str().unwrap_or_default())
         .map_err(|_| bad("the server sent an ed25519Blob that is not hex"))?;
     let messages = created["bbsBlsBase64"]

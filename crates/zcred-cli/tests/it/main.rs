@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod bbs_utils;
+mod bench;
 mod client;
 mod commands;
 mod encrypted;

@@ -1,0 +1,55 @@
+//! `zcred bench` runs, stops by itself within its bounds, and ends with its JSON object on one
+//! line. Only the shape and the counts are checked here; speed is what the command measures,
+//! never what a test asserts.
+
+use serde_json::Value;
+
+use crate::commands::zcred;
+
+/// The last line of the output, as JSON, and the lines before it.
+fn last_object(args: &[&str]) -> (Value, Vec<Value>) {
+    let out = zcred(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let last = lines.pop().expect("one line at least");
+    (last, lines)
+}
+
+#[test]
+fn bench_issue_and_enc_stop_within_their_bounds() {
+    let (issue, steps) = last_object(&[
+        "bench",
+        "issue",
+        "--clients",
+        "1,2",
+        "--count",
+        "4",
+        "--seconds",
+        "60",
+    ]);
+    assert_eq!(issue["scenario"], "issue");
+    assert_eq!(issue["store"], "sqlite");
+    assert_eq!(steps.len(), 2, "one line per client count");
+    for (step, clients) in issue["steps"].as_array().unwrap().iter().zip([1, 2]) {
+        assert_eq!(step["clients"], clients);
+        assert_eq!(step["issuances"], 4, "{step}");
+        assert!(step["efficiency"].as_f64().unwrap() > 0.0, "{step}");
+        assert!(step["latency"]["p50Ms"].as_f64().unwrap() > 0.0, "{step}");
+    }
+    assert!(issue["floor"]["bbsSignUs"].as_f64().unwrap() > 0.0);
+    assert!(issue["best"]["issuancesPerSecond"].as_f64().unwrap() > 0.0);
+
+    let (enc, _) = last_object(&["bench", "enc", "--count", "5", "--seconds", "60"]);
+    assert_eq!(enc["scenario"], "enc");
+    assert_eq!(enc["plain"]["count"], 5);
+    assert_eq!(enc["encrypted"]["count"], 5);
+    assert!(enc["envelopeCrypto"]["server"]["p50Ms"].as_f64().unwrap() > 0.0);
+}
