@@ -381,7 +381,28 @@ pub(crate) struct Generators {
 }
 
 /// At most this many message counts are cached per key; past it the cache starts over.
-const GENERATOR_CACHE_LIMIT: usize = 64;
+const GENERATOR_CACHE_LIMIT: usize = 16;
+
+/// At most this many public keys are kept parsed, with their generator caches, for the whole
+/// process; past it the table starts over. With [`GENERATOR_CACHE_LIMIT`] and
+/// [`CACHED_MESSAGES_LIMIT`] this bounds the memory a caller sending made-up keys can pin
+/// (about 30 MB).
+const KEY_CACHE_LIMIT: usize = 64;
+
+/// Generators for more messages than this are derived each time, not cached.
+const CACHED_MESSAGES_LIMIT: usize = 256;
+
+/// Public keys by their bytes: a key met again (a service verifies each issuer's few keys over
+/// and over) is not parsed and subgroup-checked again, and shares its generators, the costly
+/// part of verifying (one hash-to-curve per message).
+fn key_cache() -> std::sync::MutexGuard<'static, HashMap<[u8; PUBLIC_KEY_LEN], PublicKey>> {
+    static KEYS: std::sync::OnceLock<Mutex<HashMap<[u8; PUBLIC_KEY_LEN], PublicKey>>> =
+        std::sync::OnceLock::new();
+    // Only public values: a poisoned lock is still consistent.
+    KEYS.get_or_init(|| Mutex::new(HashMap::new()))
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 struct PublicKeyInner {
     w: G2Affine,
@@ -406,13 +427,23 @@ impl PublicKey {
     }
 
     /// From the 96-byte compressed G2 point; refuses points outside the subgroup and the identity.
+    /// A key parsed before in this process is shared, with its generator cache.
     pub fn from_bytes(bytes: &[u8; PUBLIC_KEY_LEN]) -> Result<Self, BbsError> {
+        if let Some(known) = key_cache().get(bytes) {
+            return Ok(known.clone());
+        }
         let w = G2Affine::deserialize_compressed(&bytes[..])
             .map_err(|_| BbsError::Malformed("BBS+ public key"))?;
         if w.is_zero() {
             return Err(BbsError::Malformed("BBS+ public key"));
         }
-        Ok(Self::from_point(w))
+        let key = Self::from_point(w);
+        let mut cache = key_cache();
+        if cache.len() >= KEY_CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(*bytes, key.clone());
+        Ok(key)
     }
 
     /// The 96-byte compressed G2 point.
@@ -451,6 +482,9 @@ impl PublicKey {
             return Ok(Arc::clone(g));
         }
         let gens = Arc::new(self.derive_generators(n));
+        if n > CACHED_MESSAGES_LIMIT {
+            return Ok(gens);
+        }
         let mut cache = self.lock_cache();
         if cache.len() >= GENERATOR_CACHE_LIMIT {
             cache.clear();
