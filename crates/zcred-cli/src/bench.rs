@@ -9,6 +9,12 @@
 //!   BBS+ signature made and checked), single-threaded in this process right before.
 //!   `efficiency = issuances/s ÷ (cores ÷ floor seconds per issuance)`. The server's CPU
 //!   seconds per issuance come from `/proc`.
+//! - `verify`: VP verify (10.3) of a presentation of a 10-attribute credential revealing half of
+//!   them, with one range proof over a hidden age (18–65), made by the server's VP create and
+//!   submit from a credential it issued. The floor is the model's verification of the same
+//!   presentation in this process, single-threaded, with the issuer's keys at hand
+//!   (`zcred_model::presentation::verify_presentation`: every cryptographic check, and the
+//!   document handling they need); no HTTP, no store.
 //! - `enc`: the cost of the `/enc/` envelope (api.md §6). One credential is issued, then the
 //!   holder downloads it (8.4) again and again, alternating the plain endpoint and its `/enc/`
 //!   twin over the same kind of connection (one TCP connection per call, as the CLI client
@@ -32,6 +38,8 @@ use crate::{bad, runtime, Failure, Output};
 pub enum BenchCommand {
     /// The whole issuance flow with concurrent clients, against its cryptographic floor.
     Issue(IssueArgs),
+    /// VP verify of a 10-attribute presentation (5 revealed, one range proof) against its floor.
+    Verify(Bounds),
     /// The `/enc/` envelope's overhead per request against the plain endpoint (download).
     Enc(Bounds),
 }
@@ -286,17 +294,24 @@ fn enc(bounds: &Bounds) -> Result<Value, Failure> {
     }))
 }
 
-/// The median of `rounds` runs of `f`.
-fn median_of(rounds: usize, mut f: impl FnMut()) -> Duration {
-    let mut times: Vec<Duration> = (0..rounds)
-        .map(|_| {
-            let started = Instant::now();
-            f();
-            started.elapsed()
-        })
-        .collect();
-    times.sort_unstable();
-    times[times.len() / 2]
+/// The median of `rounds` runs of `f`, on one thread: arkworks spreads multi-scalar
+/// multiplications over rayon's pool, and a floor is single-threaded by definition.
+fn median_of(rounds: usize, mut f: impl FnMut() + Send) -> Duration {
+    let mut run = move || {
+        let mut times: Vec<Duration> = (0..rounds)
+            .map(|_| {
+                let started = Instant::now();
+                f();
+                started.elapsed()
+            })
+            .collect();
+        times.sort_unstable();
+        times[times.len() / 2]
+    };
+    match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
+        Ok(pool) => pool.install(run),
+        Err(_) => run(),
+    }
 }
 
 fn micros(d: Duration) -> f64 {
@@ -481,10 +496,193 @@ fn issue(args: &IssueArgs) -> Result<Value, Failure> {
     }))
 }
 
+/// The 10-attribute template of `verify`: five the holder gives, five the issuer does; the age is
+/// range-provable.
+fn profile_template() -> Value {
+    json!({"templateName": "Bench Profile", "version": "1.0.0", "credentialFormat": [
+        {"attribute": "Name", "format": "STRING", "key": "name", "mandatory": true, "type": "USER"},
+        {"attribute": "Age", "format": "NUMBER", "key": "age", "mandatory": true, "type": "USER", "rangeProvable": true},
+        {"attribute": "Gender", "format": "STRING", "key": "gender", "mandatory": true, "type": "USER"},
+        {"attribute": "Nationality", "format": "STRING", "key": "nationality", "mandatory": true, "type": "USER"},
+        {"attribute": "City", "format": "STRING", "key": "city", "mandatory": true, "type": "USER"},
+        {"attribute": "Class", "format": "STRING", "key": "class", "mandatory": true, "type": "FIXED"},
+        {"attribute": "Id no.", "format": "STRING", "key": "idNo", "mandatory": true, "type": "FIXED"},
+        {"attribute": "Issuer office", "format": "STRING", "key": "office", "mandatory": true, "type": "FIXED"},
+        {"attribute": "Level", "format": "NUMBER", "key": "level", "mandatory": true, "type": "FIXED"},
+        {"attribute": "Remarks", "format": "STRING", "key": "remarks", "mandatory": true, "type": "FIXED"}]})
+}
+
+/// The issuer's keys as the ledger would give them, for the floor.
+struct KnownIssuer(zcred_model::presentation::IssuerKeySet);
+
+impl zcred_model::presentation::Resolve for KnownIssuer {
+    fn issuer(
+        &self,
+        _: &zcred_model::Did,
+    ) -> Result<Option<zcred_model::presentation::IssuerKeySet>, String> {
+        Ok(Some(zcred_model::presentation::IssuerKeySet {
+            ed25519: self.0.ed25519.clone(),
+            bbs: self.0.bbs.clone(),
+        }))
+    }
+
+    fn status(
+        &self,
+        _: &str,
+        _: &zcred_model::Credential,
+    ) -> Result<zcred_model::presentation::Status, String> {
+        Ok(zcred_model::presentation::Status::Active)
+    }
+}
+
+fn verify(bounds: &Bounds) -> Result<Value, Failure> {
+    let served = Served::start(bounds.database_url.as_deref())?;
+    let rt = runtime()?;
+    let (vps, issuer_keys) = rt.block_on(async {
+        let (si, issuer, _) = issuer_with_template(&served).await?;
+        let file = served.dir.join("profile.json");
+        std::fs::write(&file, profile_template().to_string())
+            .map_err(|e| bad(format!("{}: {e}", file.display())))?;
+        let template = client::template_create(&issuer, &file).await?;
+        let template = template["templateId"].as_str().unwrap_or_default().to_owned();
+        let holder = served.connection(&si, false);
+        let applied = client::apply(
+            &holder,
+            &template,
+            r#"{"name": "Ali bin Abu", "age": 34, "gender": "Male", "nationality": "Malaysian", "city": "Kuala Lumpur"}"#,
+        )
+        .await?;
+        let vc_id = applied["vcId"].as_str().unwrap_or_default().to_owned();
+        let data = json!([{ "templateId": template, "metadata": {
+            "class": "B2", "idNo": "900101-14-5678", "office": "Putrajaya", "level": 3, "remarks": "none" } }]);
+        client::issue(&issuer, &vc_id, None, None, Some(&data.to_string())).await?;
+        let vc = client::download(&holder, &vc_id).await?;
+        let key = client::holder_key(&holder)?;
+        let mut vps = Vec::new();
+        for ranges in [json!([]), json!([{ "attribute": "benchProfile.age", "min": 18, "max": 65 }])] {
+            let created = client::call(
+                &holder,
+                "/cred/v1/vp/create",
+                Some(&json!({
+                    "vc": vc,
+                    "revealedAttributes": ["benchProfile.name", "benchProfile.gender",
+                        "benchProfile.nationality", "benchProfile.class", "benchProfile.level"],
+                    "rangeProof": ranges,
+                })),
+            )
+            .await?;
+            let blob = hex::decode(created["blob"].as_str().unwrap_or_default())
+                .map_err(|_| bad("the server sent a blob that is not hex"))?;
+            let submitted = client::call(
+                &holder,
+                "/cred/v1/vp/submit",
+                Some(&json!({
+                    "blobId": created["blobId"],
+                    "ed25519SignData": key.sign(&blob).to_hex(),
+                    "ed25519PubKey": key.verifying_key().to_zetrix(),
+                })),
+            )
+            .await?;
+            vps.push(submitted["vpObject"].clone());
+        }
+        let (ed, bbs) = client::issuer_keys(&issuer)?;
+        let method = vc["proof"]
+            .as_array()
+            .and_then(|p| p.iter().find(|e| e["type"] == "BbsBlsSignature2020"))
+            .and_then(|e| e["verificationMethod"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        Ok::<_, Failure>((
+            vps,
+            zcred_model::presentation::IssuerKeySet {
+                ed25519: vec![ed.verifying_key()],
+                bbs: vec![(method, bbs.public().clone())],
+            },
+        ))
+    })?;
+
+    let resolver = KnownIssuer(issuer_keys);
+    let verifier = served.admin(&["admin", "key", "create", "--plan", "unlimited"])?;
+    let verifier = served.connection(verifier["apiKey"].as_str().unwrap_or_default(), false);
+    let mut variants = Vec::new();
+    for (ranges, vp) in vps.iter().enumerate() {
+        let mut variant = verify_one(&rt, &served, &verifier, &resolver, vp, bounds)?;
+        variant["rangeProofs"] = json!(ranges);
+        println!("{}", json!({ "scenario": "verify", "variant": variant }));
+        variants.push(variant);
+    }
+    drop(served);
+    Ok(json!({
+        "scenario": "verify",
+        "store": if bounds.database_url.is_some() { "postgres" } else { "sqlite" },
+        "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "attributes": 10,
+        "revealed": 5,
+        "variants": variants,
+    }))
+}
+
+/// The floor (the model's verification here, single-threaded) and then `POST
+/// /cred/v1/vp/verify` of `vp` again and again.
+fn verify_one(
+    rt: &tokio::runtime::Runtime,
+    served: &Served,
+    verifier: &Connection,
+    resolver: &KnownIssuer,
+    vp: &Value,
+    bounds: &Bounds,
+) -> Result<Value, Failure> {
+    let now = time::OffsetDateTime::now_utc();
+    let check = zcred_model::presentation::verify_presentation(vp, None, now, resolver)
+        .map_err(|e| bad(format!("the floor's verification could not run: {e}")))?;
+    if !check.verified() {
+        return Err(bad(format!(
+            "the presentation does not verify here: {}",
+            check.to_json()
+        )));
+    }
+    let floor = median_of(31, || {
+        let _ = zcred_model::presentation::verify_presentation(vp, None, now, resolver);
+    });
+    let body = json!({ "vpObject": vp });
+    let mut times = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(bounds.seconds);
+    let cpu_before = cpu_seconds(served.child.id());
+    rt.block_on(async {
+        let outcome = client::call(verifier, "/cred/v1/vp/verify", Some(&body)).await?;
+        if outcome["verified"] != true {
+            return Err(bad(format!(
+                "the server does not verify the presentation: {outcome}"
+            )));
+        }
+        while times.len() < bounds.count && Instant::now() < deadline {
+            let started = Instant::now();
+            client::call(verifier, "/cred/v1/vp/verify", Some(&body)).await?;
+            times.push(started.elapsed());
+        }
+        Ok(())
+    })?;
+    let done = times.len();
+    let server_cpu = match (cpu_before, cpu_seconds(served.child.id())) {
+        (Some(a), Some(b)) => json!(((b - a) / (done + 1) as f64 * 1e6).round() / 1e3),
+        _ => Value::Null,
+    };
+    let latency = summary(&mut times);
+    let p50 = latency["p50Ms"].as_f64().unwrap_or_default();
+    let floor_ms = floor.as_secs_f64() * 1e3;
+    Ok(json!({
+        "latency": latency,
+        "serverCpuMsPerVerify": server_cpu,
+        "floorMs": (floor_ms * 1e3).round() / 1e3,
+        "p50OverFloor": if floor_ms > 0.0 { ((p50 / floor_ms) * 1e3).round() / 1e3 } else { 0.0 },
+    }))
+}
+
 /// Runs a bench command. Its JSON object is printed on one line, the last one.
 pub fn command(cmd: BenchCommand) -> Result<Output, Failure> {
     let result = match cmd {
         BenchCommand::Issue(args) => issue(&args)?,
+        BenchCommand::Verify(bounds) => verify(&bounds)?,
         BenchCommand::Enc(bounds) => enc(&bounds)?,
     };
     println!("{result}");

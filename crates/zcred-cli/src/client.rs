@@ -597,6 +597,11 @@ pub(crate) async fn issue(
     issue_with(conn, &key, &pair, &request).await
 }
 
+/// The holder's Ed25519 key from the key file.
+pub(crate) fn holder_key(conn: &Connection) -> Result<SigningKey, Failure> {
+    KeyFile::open(&conn.keys)?.signing_key("holder", "privateKey")
+}
+
 /// The issuer's Ed25519 and BBS+ keys from the key file.
 pub(crate) fn issuer_keys(conn: &Connection) -> Result<(SigningKey, bbs::KeyPair), Failure> {
     let keys = KeyFile::open(&conn.keys)?;

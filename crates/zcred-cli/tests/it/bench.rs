@@ -24,7 +24,7 @@ fn last_object(args: &[&str]) -> (Value, Vec<Value>) {
 }
 
 #[test]
-fn bench_issue_and_enc_stop_within_their_bounds() {
+fn bench_scenarios_stop_within_their_bounds() {
     let (issue, steps) = last_object(&[
         "bench",
         "issue",
@@ -46,6 +46,15 @@ fn bench_issue_and_enc_stop_within_their_bounds() {
     }
     assert!(issue["floor"]["bbsSignUs"].as_f64().unwrap() > 0.0);
     assert!(issue["best"]["issuancesPerSecond"].as_f64().unwrap() > 0.0);
+
+    let (verify, variants) = last_object(&["bench", "verify", "--count", "3", "--seconds", "60"]);
+    assert_eq!(verify["scenario"], "verify");
+    assert_eq!(variants.len(), 2, "one line per variant");
+    for (variant, ranges) in verify["variants"].as_array().unwrap().iter().zip([0, 1]) {
+        assert_eq!(variant["rangeProofs"], ranges);
+        assert_eq!(variant["latency"]["count"], 3, "{variant}");
+        assert!(variant["floorMs"].as_f64().unwrap() > 0.0, "{variant}");
+    }
 
     let (enc, _) = last_object(&["bench", "enc", "--count", "5", "--seconds", "60"]);
     assert_eq!(enc["scenario"], "enc");
