@@ -50,6 +50,9 @@ pub struct IssueArgs {
     /// Client counts to measure, one step each (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
     clients: Vec<usize>,
+    /// Also draw issuances/s against client count, with the floor's ceiling, as SVG here.
+    #[arg(long)]
+    plot: Option<PathBuf>,
     #[command(flatten)]
     bounds: Bounds,
 }
@@ -486,6 +489,15 @@ fn issue(args: &IssueArgs) -> Result<Value, Failure> {
         .cloned()
         .unwrap_or(Value::Null);
     drop(served);
+    let store = if args.bounds.database_url.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    if let Some(path) = &args.plot {
+        std::fs::write(path, plot(&steps, ceiling, store, cores))
+            .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+    }
     Ok(json!({
         "scenario": "issue",
         "store": if args.bounds.database_url.is_some() { "postgres" } else { "sqlite" },
@@ -676,6 +688,87 @@ fn verify_one(
         "floorMs": (floor_ms * 1e3).round() / 1e3,
         "p50OverFloor": if floor_ms > 0.0 { ((p50 / floor_ms) * 1e3).round() / 1e3 } else { 0.0 },
     }))
+}
+
+/// An SVG line chart of issuances/s against client count (log₂ axis), with the ceiling the
+/// floor allows.
+fn plot(steps: &[Value], ceiling: f64, store: &str, cores: usize) -> String {
+    let points: Vec<(f64, f64)> = steps
+        .iter()
+        .map(|s| {
+            (
+                s["clients"].as_f64().unwrap_or(1.0),
+                s["issuancesPerSecond"].as_f64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let (w, h, left, right, top, bottom) = (640.0, 400.0, 70.0, 20.0, 40.0, 50.0);
+    let max_x = points
+        .iter()
+        .map(|p| p.0)
+        .fold(1.0, f64::max)
+        .log2()
+        .max(1.0);
+    let max_y = (ceiling.max(points.iter().map(|p| p.1).fold(0.0, f64::max)) * 1.1).max(1.0);
+    let x = |c: f64| left + c.log2() / max_x * (w - left - right);
+    let y = |v: f64| h - bottom - v / max_y * (h - top - bottom);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"{left}\" y=\"22\" font-size=\"14\">zcred bench issue: issuances/s by client count ({store}, {cores} cores)</text>\n\
+         <line x1=\"{left}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"black\"/>\n\
+         <line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{b}\" stroke=\"black\"/>\n",
+        b = h - bottom,
+        r = w - right,
+    );
+    for tick in 0..=5 {
+        let v = max_y * f64::from(tick) / 5.0;
+        svg.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:.0}</text>\n",
+            left - 6.0,
+            y(v) + 4.0,
+            v
+        ));
+    }
+    for (c, _) in &points {
+        svg.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{c}</text>\n",
+            x(*c),
+            h - bottom + 18.0
+        ));
+    }
+    svg.push_str(&format!(
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">concurrent clients</text>\n",
+        (left + w - right) / 2.0,
+        h - 10.0
+    ));
+    svg.push_str(&format!(
+        "<line x1=\"{left}\" y1=\"{c}\" x2=\"{r}\" y2=\"{c}\" stroke=\"gray\" stroke-dasharray=\"6 4\"/>\n\
+         <text x=\"{r}\" y=\"{t}\" text-anchor=\"end\" fill=\"gray\">crypto floor: {ceiling:.0}/s</text>\n",
+        c = y(ceiling),
+        r = w - right,
+        t = y(ceiling) - 6.0,
+    ));
+    let line: Vec<String> = points
+        .iter()
+        .map(|(c, v)| format!("{:.1},{:.1}", x(*c), y(*v)))
+        .collect();
+    svg.push_str(&format!(
+        "<polyline points=\"{}\" fill=\"none\" stroke=\"steelblue\" stroke-width=\"2\"/>\n",
+        line.join(" ")
+    ));
+    for (c, v) in &points {
+        svg.push_str(&format!(
+            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\" fill=\"steelblue\"/>\n\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{v:.0}</text>\n",
+            x(*c),
+            y(*v),
+            x(*c),
+            y(*v) - 10.0
+        ));
+    }
+    svg.push_str("</svg>\n");
+    svg
 }
 
 /// Runs a bench command. Its JSON object is printed on one line, the last one.
