@@ -338,7 +338,30 @@ impl<S: LedgerStore + BlobStore> Journal<S> {
 
     /// Records `write`, all or nothing: its blob is checked first ([`JournalError::BlobGone`]),
     /// then its expectations ([`JournalError::Changed`]), then its messages.
+    ///
+    /// A write of records alone (no messages, no blob) changes nothing of the ledger, so it
+    /// goes straight to the store without the ledger's lock: the store checks its expectations
+    /// inside its own transaction, and records are never rows the journal derives. Writes of
+    /// records (applications, challenges, keys) then do not queue behind event writes.
     pub async fn write(&self, write: Write) -> Result<Vec<u64>, JournalError> {
+        if write.messages.is_empty() && write.consume_blob.is_none() {
+            if write.states.is_empty() && write.expect.is_empty() {
+                return Ok(Vec::new());
+            }
+            return self
+                .store
+                .append(Append {
+                    events: Vec::new(),
+                    states: write.states,
+                    consume_blob: None,
+                    expect: write.expect,
+                })
+                .await
+                .map_err(|err| match err {
+                    StoreError::Conflict(reason) => JournalError::Changed(reason),
+                    err => err.into(),
+                });
+        }
         let mut ledger = self.ledger.lock().await;
         self.fresh(&mut ledger).await?;
         self.precheck(&write).await?;
