@@ -15,6 +15,9 @@
 //!   presentation in this process, single-threaded, with the issuer's keys at hand
 //!   (`zcred_model::presentation::verify_presentation`: every cryptographic check, and the
 //!   document handling they need); no HTTP, no store.
+//! - `crypto`: the primitives alone, single-threaded, in this process: BBS+ sign, verify, prove
+//!   (half revealed) and verify-proof at 10 and 50 messages, Ed25519 sign and verify, and the
+//!   SAID of an event-sized document. No server.
 //! - `enc`: the cost of the `/enc/` envelope (api.md §6). One credential is issued, then the
 //!   holder downloads it (8.4) again and again, alternating the plain endpoint and its `/enc/`
 //!   twin over the same kind of connection (one TCP connection per call, as the CLI client
@@ -42,6 +45,12 @@ pub enum BenchCommand {
     Verify(Bounds),
     /// The `/enc/` envelope's overhead per request against the plain endpoint (download).
     Enc(Bounds),
+    /// The cryptographic primitives alone (the floors), single-threaded.
+    Crypto {
+        /// Runs per primitive; the median is reported.
+        #[arg(long, default_value_t = 51)]
+        rounds: usize,
+    },
 }
 
 /// `zcred bench issue`.
@@ -771,12 +780,84 @@ fn plot(steps: &[Value], ceiling: f64, store: &str, cores: usize) -> String {
     svg
 }
 
+/// The primitives alone, each the median of `rounds` runs on one thread.
+fn crypto(rounds: usize) -> Result<Value, Failure> {
+    let rounds = rounds.max(1);
+    use std::collections::BTreeSet;
+    use zcred_crypto::{bbs, zetrix::SigningKey, OsRng};
+    let mut out = serde_json::Map::new();
+    let us = |d: Duration| json!(micros(d));
+    let pair = bbs::KeyPair::new(bbs::SecretKey::generate(&mut OsRng));
+    for n in [10usize, 50] {
+        let texts: Vec<Vec<u8>> = (0..n)
+            .map(|i| format!("profile.attribute{i}: value number {i}").into_bytes())
+            .collect();
+        let msgs = bbs::Message::hash_all(&texts);
+        let sig = pair
+            .sign_messages(&msgs, &mut OsRng)
+            .map_err(|e| bad(e.to_string()))?;
+        let revealed: BTreeSet<usize> = (0..n).step_by(2).collect();
+        let disclosed: Vec<&Vec<u8>> = revealed.iter().map(|&i| &texts[i]).collect();
+        let proof = bbs::create_proof(pair.public(), &sig, &texts, &revealed, b"nonce", &mut OsRng)
+            .map_err(|e| bad(e.to_string()))?;
+        bbs::verify_proof(pair.public(), &proof, &disclosed, b"nonce")
+            .map_err(|e| bad(e.to_string()))?;
+        out.insert(
+            format!("bbs{n}"),
+            json!({
+                "signUs": us(median_of(rounds, || { let _ = pair.sign_messages(&msgs, &mut OsRng); })),
+                "verifyUs": us(median_of(rounds, || { let _ = pair.public().verify_messages(&msgs, &sig); })),
+                "proveUs": us(median_of(rounds, || {
+                    let _ = bbs::create_proof(pair.public(), &sig, &texts, &revealed, b"nonce", &mut OsRng);
+                })),
+                "verifyProofUs": us(median_of(rounds, || {
+                    let _ = bbs::verify_proof(pair.public(), &proof, &disclosed, b"nonce");
+                })),
+            }),
+        );
+    }
+    let key = SigningKey::generate(&mut OsRng);
+    let payload = vec![b'p'; 700];
+    let signature = key.sign(&payload);
+    out.insert(
+        "ed25519".into(),
+        json!({
+            "signUs": us(median_of(rounds, || { let _ = key.sign(&payload); })),
+            "verifyUs": us(median_of(rounds, || { let _ = key.verifying_key().verify(&payload, &signature); })),
+        }),
+    );
+    let event = json!({
+        "v": "ACDC10JSON000000_", "d": "", "i": "did:zid:0000000000000000000000000000000000000000000000000000000000000000",
+        "ri": "EGMy7M9jkGyAIXZ9C0GDUsTBg5zB8LdNIpuAwBBUSQKm", "s": "EBdXt3gIXOf2BBWNHdSXCJnFJL5OuQPyM5K0neuniccM",
+        "a": { "d": "", "dt": "2026-11-24T00:00:00Z", "credential": "did:zid:1111111111111111111111111111111111111111111111111111111111111111" }
+    });
+    let Value::Object(map) = event else {
+        return Err(bad("the sample event is not an object"));
+    };
+    out.insert(
+        "said".into(),
+        json!({
+            "eventUs": us(median_of(rounds, || {
+                let mut m = map.clone();
+                let _ = zcred_ledger::said::saidify(&mut m, &["d"], None);
+            })),
+        }),
+    );
+    Ok(json!({
+        "scenario": "crypto",
+        "threads": 1,
+        "curves": "arkworks 0.4 (BLS12-381), ed25519-dalek 2",
+        "primitives": out,
+    }))
+}
+
 /// Runs a bench command. Its JSON object is printed on one line, the last one.
 pub fn command(cmd: BenchCommand) -> Result<Output, Failure> {
     let result = match cmd {
         BenchCommand::Issue(args) => issue(&args)?,
         BenchCommand::Verify(bounds) => verify(&bounds)?,
         BenchCommand::Enc(bounds) => enc(&bounds)?,
+        BenchCommand::Crypto { rounds } => crypto(rounds)?,
     };
     println!("{result}");
     Ok(Output {

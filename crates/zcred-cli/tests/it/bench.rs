@@ -56,6 +56,22 @@ fn bench_scenarios_stop_within_their_bounds() {
         assert!(variant["floorMs"].as_f64().unwrap() > 0.0, "{variant}");
     }
 
+    let (crypto, _) = last_object(&["bench", "crypto", "--rounds", "1"]);
+    for n in ["bbs10", "bbs50"] {
+        for op in ["signUs", "verifyUs", "proveUs", "verifyProofUs"] {
+            assert!(
+                crypto["primitives"][n][op].as_f64().unwrap() > 0.0,
+                "{crypto}"
+            );
+        }
+    }
+    assert!(
+        crypto["primitives"]["ed25519"]["verifyUs"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+
     let (enc, _) = last_object(&["bench", "enc", "--count", "5", "--seconds", "60"]);
     assert_eq!(enc["scenario"], "enc");
     assert_eq!(enc["plain"]["count"], 5);
