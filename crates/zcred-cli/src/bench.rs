@@ -86,6 +86,8 @@ struct Served {
     url: String,
     dir: PathBuf,
     store: Vec<String>,
+    /// The PostgreSQL database and the scratch schema of this run, dropped at the end.
+    schema: Option<(String, String)>,
 }
 
 impl Drop for Served {
@@ -93,6 +95,15 @@ impl Drop for Served {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some((url, schema)) = &self.schema {
+            let dropped = runtime().map_err(|f| f.message).and_then(|rt| {
+                rt.block_on(zcred_store_postgres::drop_schema(url, schema))
+                    .map_err(|e| e.to_string())
+            });
+            if let Err(e) = dropped {
+                eprintln!("zcred bench: could not drop the schema {schema}: {e}");
+            }
+        }
     }
 }
 
@@ -121,12 +132,13 @@ impl Served {
         let dir = std::env::temp_dir().join(format!("zcred-bench-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| bad(format!("{}: {e}", dir.display())))?;
         let mut store = vec!["--data-dir".to_owned(), dir.display().to_string()];
-        if let Some(url) = database_url {
+        let schema = database_url.map(|url| (url.to_owned(), format!("zcred_bench_{nanos}")));
+        if let Some((url, schema)) = &schema {
             store.extend([
                 "--database-url".to_owned(),
-                url.to_owned(),
+                url.clone(),
                 "--database-schema".to_owned(),
-                format!("zcred_bench_{nanos}"),
+                schema.clone(),
             ]);
         }
         let exe = std::env::current_exe().map_err(|e| bad(format!("finding zcred: {e}")))?;
@@ -151,6 +163,7 @@ impl Served {
             child,
             dir,
             store,
+            schema,
         })
     }
 

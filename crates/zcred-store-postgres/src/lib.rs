@@ -81,6 +81,42 @@ fn redacted(url: &str) -> String {
     }
 }
 
+/// A schema name: 1 to 63 lowercase letters, digits or `_` (so it needs no quoting rules).
+fn check_schema(schema: &str) -> Result<(), StoreError> {
+    let valid = !schema.is_empty()
+        && schema.len() <= 63
+        && schema
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(format!(
+            "schema name {schema:?} must be 1 to 63 lowercase letters, digits or _"
+        )))
+    }
+}
+
+/// Drops `schema` of the database at `url` with everything in it: a scratch schema of a
+/// benchmark or a test run, once it is done.
+pub async fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
+    check_schema(schema)?;
+    let connect = PgConnectOptions::from_str(url).map_err(|e| {
+        StoreError::Unavailable(format!("{} is not a PostgreSQL URL: {e}", redacted(url)))
+    })?;
+    let mut conn = connect
+        .connect()
+        .await
+        .map_err(|e| unavailable(&format!("cannot connect to {}", redacted(url)), e))?;
+    sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+        .execute(&mut conn)
+        .await
+        .map_err(|e| unavailable("dropping a schema", e))?;
+    sqlx::Connection::close(conn)
+        .await
+        .map_err(|e| unavailable("closing the connection", e))
+}
+
 impl PostgresStore {
     /// Connects to `url` (`postgres://…`) and applies the migrations.
     pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
@@ -97,16 +133,7 @@ impl PostgresStore {
             StoreError::Unavailable(format!("{} is not a PostgreSQL URL: {e}", redacted(url)))
         })?;
         if let Some(schema) = schema {
-            let valid = !schema.is_empty()
-                && schema.len() <= 63
-                && schema
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-            if !valid {
-                return Err(StoreError::Conflict(format!(
-                    "schema name {schema:?} must be 1 to 63 lowercase letters, digits or _"
-                )));
-            }
+            check_schema(schema)?;
             connect = connect.options([("search_path", schema)]);
         }
         // One direct attempt first, so that a wrong URL or a stopped server fails at once

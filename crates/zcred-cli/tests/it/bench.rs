@@ -78,3 +78,39 @@ fn bench_scenarios_stop_within_their_bounds() {
     assert_eq!(enc["encrypted"]["count"], 5);
     assert!(enc["envelopeCrypto"]["server"]["p50Ms"].as_f64().unwrap() > 0.0);
 }
+
+/// On PostgreSQL the bench works in a scratch schema and drops it at the end.
+#[test]
+fn bench_on_postgres_leaves_no_schema() {
+    let Ok(url) = std::env::var("ZCRED_TEST_DATABASE_URL") else {
+        println!("skipped bench_on_postgres_leaves_no_schema: ZCRED_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let schemas = || {
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            let names: Vec<(String,)> = sqlx::query_as(
+                "SELECT schema_name::text FROM information_schema.schemata WHERE schema_name LIKE 'zcred_bench_%'",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+            names.into_iter().map(|(n,)| n).collect::<Vec<_>>()
+        })
+    };
+    let before = schemas();
+    let (enc, _) = last_object(&[
+        "bench",
+        "enc",
+        "--count",
+        "2",
+        "--seconds",
+        "60",
+        "--database-url",
+        &url,
+    ]);
+    assert_eq!(enc["store"], "postgres");
+    assert_eq!(enc["plain"]["count"], 2);
+    assert_eq!(schemas(), before, "the run's schema is dropped");
+}
