@@ -23,8 +23,9 @@ fn take_secret(body: &mut serde_json::Map<String, Value>, name: &str) -> Option<
     }
 }
 
-/// The secret key from `privateKeyMultibase`, or derived from `seed` (exactly one of them).
-fn secret_key(body: &mut serde_json::Map<String, Value>) -> Result<bbs::SecretKey, ApiError> {
+/// The secret key from `privateKeyMultibase`, or derived from `seed` (exactly one of them; the
+/// derivation, PBKDF2 for a mnemonic, runs off the async workers).
+async fn secret_key(body: &mut serde_json::Map<String, Value>) -> Result<bbs::SecretKey, ApiError> {
     let key = take_secret(body, "privateKeyMultibase");
     let seed = take_secret(body, "seed");
     optional_string(body, "privateKeyMultibase")?;
@@ -36,7 +37,9 @@ fn secret_key(body: &mut serde_json::Map<String, Value>) -> Result<bbs::SecretKe
             ApiError::invalid_format(format!("/privateKeyMultibase: {e}"))
                 .at("/privateKeyMultibase")
         }),
-        (None, Some(seed)) => seed_key(&seed),
+        (None, Some(seed)) => tokio::task::spawn_blocking(move || seed_key(&seed))
+            .await
+            .map_err(ApiError::internal)?,
         (Some(_), Some(_)) => Err(ApiError::invalid_request(
             "send either privateKeyMultibase or seed, not both",
         )
@@ -91,7 +94,7 @@ fn scalars(
 /// `POST /cred/bbs/vc/sign` (api.md §10.0b).
 pub async fn sign(Body(mut body): Body) -> Result<Envelope, ApiError> {
     // The secret leaves the parsed body first, into zeroizing memory, whatever comes next.
-    let secret = secret_key(&mut body)?;
+    let secret = secret_key(&mut body).await?;
     let public = string(&body, "publicKeyMultibase")?;
     let public = bbs::PublicKey::from_multibase(public).map_err(|e| {
         ApiError::invalid_format(format!("/publicKeyMultibase: {e}")).at("/publicKeyMultibase")
@@ -113,17 +116,20 @@ pub async fn sign(Body(mut body): Body) -> Result<Envelope, ApiError> {
         .collect::<Result<Vec<Vec<u8>>, ApiError>>()?;
     let mut messages = bbs::Message::hash_all(&messages);
     messages.extend(scalars(&body)?);
-    if secret.public_key() != public {
-        return Err(ApiError::invalid_request(
-            "publicKeyMultibase is not the public key of the given secret key",
-        )
-        .at("/publicKeyMultibase"));
-    }
-    let pair = bbs::KeyPair::new(secret);
-    let signature = tokio::task::spawn_blocking(move || pair.sign_messages(&messages, &mut OsRng))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    // The public key (a G2 multiplication) and the signature: off the async workers.
+    let signature = tokio::task::spawn_blocking(move || {
+        let pair = bbs::KeyPair::new(secret);
+        if *pair.public() != public {
+            return Err(ApiError::invalid_request(
+                "publicKeyMultibase is not the public key of the given secret key",
+            )
+            .at("/publicKeyMultibase"));
+        }
+        pair.sign_messages(&messages, &mut OsRng)
+            .map_err(ApiError::internal)
+    })
+    .await
+    .map_err(ApiError::internal)??;
     Ok(Envelope(json!({ "signData": signature.to_multibase() })))
 }
 
