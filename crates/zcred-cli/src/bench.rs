@@ -414,17 +414,7 @@ async fn one_issuance(
 ) -> Result<(), Failure> {
     let holder = zcred_crypto::zetrix::SigningKey::generate(&mut zcred_crypto::OsRng);
     let data = json!([{ "templateId": template, "metadata": { "name": "Ali bin Abu" } }]);
-    let sign_data = holder.sign(zcred_model::canonical::to_string(&data).as_bytes());
-    let applied = client::call(
-        holders,
-        "/cred/v1/vc/apply",
-        Some(&json!({
-            "data": data,
-            "signData": sign_data.to_hex(),
-            "publicKey": holder.verifying_key().to_zetrix(),
-        })),
-    )
-    .await?;
+    let applied = client::apply_as(holders, &holder, data).await?;
     let today = zcred_model::time::format_seconds(time::OffsetDateTime::now_utc());
     let request = json!({
         "vcId": applied["vcId"],

@@ -562,14 +562,24 @@ pub(crate) async fn apply(conn: &Connection, template: &str, data: &str) -> Resu
     file.ensure("holder")?;
     let key = file.signing_key("holder", "privateKey")?;
     let data = json!([{ "templateId": template, "metadata": json_arg(data, "data")? }]);
-    let signature = key.sign(zcred_model::canonical::to_string(&data).as_bytes());
+    apply_as(conn, &key, data).await
+}
+
+/// 8.1 for `holder` with the `data` array, `signData` made here (api.md OP-4: over the
+/// canonical JSON of `data`).
+pub(crate) async fn apply_as(
+    conn: &Connection,
+    holder: &SigningKey,
+    data: Value,
+) -> Result<Value, Failure> {
+    let signature = holder.sign(zcred_model::canonical::to_string(&data).as_bytes());
     call(
         conn,
         "/cred/v1/vc/apply",
         Some(&json!({
             "data": data,
             "signData": signature.to_hex(),
-            "publicKey": key.verifying_key().to_zetrix(),
+            "publicKey": holder.verifying_key().to_zetrix(),
         })),
     )
     .await

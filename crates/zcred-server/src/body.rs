@@ -19,15 +19,7 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _: &S) -> Result<Body, ApiError> {
-        let bytes = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
-            .await
-            .map_err(|e| {
-                if e.into_inner().is::<http_body_util::LengthLimitError>() {
-                    ApiError::too_large(BODY_LIMIT)
-                } else {
-                    ApiError::invalid_request("the request body could not be read")
-                }
-            })?;
+        let bytes = read_limited(req.into_body(), BODY_LIMIT).await?;
         match parse_strict(&bytes) {
             Ok(Value::Object(map)) => Ok(Body(map)),
             Ok(_) => Err(ApiError::invalid_request("the body must be a JSON object")),
@@ -38,6 +30,40 @@ impl<S: Send + Sync> FromRequest<S> for Body {
             Err(e @ JsonError::TooDeep { .. }) => Err(ApiError::invalid_request(e.to_string())),
             Err(e) => Err(ApiError::invalid_request(e.to_string())),
         }
+    }
+}
+
+/// The whole body, at most `limit` bytes (413 above).
+pub async fn read_limited(
+    body: axum::body::Body,
+    limit: usize,
+) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        if e.into_inner().is::<http_body_util::LengthLimitError>() {
+            ApiError::too_large(limit)
+        } else {
+            ApiError::invalid_request("the request body could not be read")
+        }
+    })
+}
+
+/// An optional member of whole seconds in `range`, `default` when absent or null.
+pub fn optional_seconds(
+    body: &Map<String, Value>,
+    name: &str,
+    range: std::ops::RangeInclusive<i64>,
+    default: i64,
+) -> Result<i64, ApiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) => v.as_i64().filter(|s| range.contains(s)).ok_or_else(|| {
+            ApiError::invalid_format(format!(
+                "/{name} must be whole seconds from {} to {}",
+                range.start(),
+                range.end()
+            ))
+            .at(format!("/{name}"))
+        }),
     }
 }
 

@@ -34,7 +34,7 @@ use zcred_crypto::enc::{self, Channel, EncError, ServerKey};
 use zcred_store::{Blob, Expectation, StateUpdate, StoreError, Write};
 
 use crate::blobs::now_ms;
-use crate::body::{Body, BODY_LIMIT};
+use crate::body::{optional_seconds, read_limited, Body, BODY_LIMIT};
 use crate::error::{ApiError, Envelope};
 use crate::{AppState, Store};
 
@@ -100,10 +100,11 @@ impl EncKeys {
     }
 }
 
+/// A refused envelope is the client's 400 with the error's (non-revealing) message; a key that
+/// cannot be made or read is the server's 500.
 fn key_error(e: EncError) -> ApiError {
     match e {
         EncError::Key(m) => ApiError::internal(m),
-        EncError::Malformed(m) => ApiError::invalid_request(m),
         other => ApiError::invalid_request(other.to_string()),
     }
 }
@@ -267,18 +268,12 @@ pub async fn rotate<S: Store>(
     State(state): State<AppState<S>>,
     Body(body): Body,
 ) -> Result<Envelope, ApiError> {
-    let grace = match body.get("graceSeconds") {
-        None | Some(Value::Null) => DEFAULT_GRACE_SECONDS,
-        Some(v) => v
-            .as_i64()
-            .filter(|g| (0..=MAX_GRACE_SECONDS).contains(g))
-            .ok_or_else(|| {
-                ApiError::invalid_format(format!(
-                    "/graceSeconds must be an integer from 0 to {MAX_GRACE_SECONDS}"
-                ))
-                .at("/graceSeconds")
-            })?,
-    };
+    let grace = optional_seconds(
+        &body,
+        "graceSeconds",
+        0..=MAX_GRACE_SECONDS,
+        DEFAULT_GRACE_SECONDS,
+    )?;
     let old = ring(&state, true).await?;
     let keys = state.enc_keys();
     let _rotating = keys.load.lock().await;
@@ -326,15 +321,7 @@ async fn open<S: Store>(
     let (mut parts, body) = request.into_parts();
     let key_id = header_value(&parts.headers, enc::KEY_ID_HEADER)?.to_owned();
     let secret_key = header_value(&parts.headers, enc::SECRET_KEY_HEADER)?.to_owned();
-    let bytes = axum::body::to_bytes(body, ENC_BODY_LIMIT)
-        .await
-        .map_err(|e| {
-            if e.into_inner().is::<http_body_util::LengthLimitError>() {
-                ApiError::too_large(ENC_BODY_LIMIT)
-            } else {
-                ApiError::invalid_request("the request body could not be read")
-            }
-        })?;
+    let bytes = read_limited(body, ENC_BODY_LIMIT).await?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::invalid_request("the body is not base64url text"))?
         .trim();

@@ -808,6 +808,11 @@ pub fn handler<S: Store>(route: &Route) -> Option<MethodRouter<AppState<S>>> {
     })
 }
 
+/// The `/enc/` twin of the plain route `path`, when it has one (api.md §6).
+pub fn twin_of(path: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|r| r.twin == Some(path))
+}
+
 /// The access rule of the route a request matched (`None`: no route matched; the key is
 /// checked first all the same, api.md §1.4).
 pub fn access(matched: Option<&str>) -> Access {

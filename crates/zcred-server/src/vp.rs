@@ -25,7 +25,7 @@ use zcred_store::{Expectation, StateUpdate, Write};
 
 use crate::access::Caller;
 use crate::blobs;
-use crate::body::{optional_string, string, Body};
+use crate::body::{optional_seconds, optional_string, string, Body};
 use crate::error::{ApiError, Envelope};
 use crate::{attributes, vc, AppState, Store};
 
@@ -132,16 +132,7 @@ pub async fn challenge<S: Store>(
     State(state): State<AppState<S>>,
     Body(body): Body,
 ) -> Result<Envelope, ApiError> {
-    let ttl = match body.get("ttlSeconds") {
-        None | Some(Value::Null) => CHALLENGE_TTL_DEFAULT,
-        Some(v) => v
-            .as_i64()
-            .filter(|t| (1..=3600).contains(t))
-            .ok_or_else(|| {
-                ApiError::invalid_format("/ttlSeconds must be whole seconds from 1 to 3600")
-                    .at("/ttlSeconds")
-            })?,
-    };
+    let ttl = optional_seconds(&body, "ttlSeconds", 1..=3600, CHALLENGE_TTL_DEFAULT)?;
     let mut raw = [0u8; 16];
     OsRng.fill_bytes(&mut raw);
     raw[6] = (raw[6] & 0x0f) | 0x40;

@@ -5,17 +5,16 @@
 //! captured to a file, at the most verbose level the binary has).
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use zcred_crypto::{bbs, multibase};
 
-use crate::commands::ok;
-use crate::serve::error_of;
+use crate::commands::{api_key, scratch};
+use crate::serve::{error_of, Server};
 
 const CREATE: &str = "/cred/bbs/create";
 const SIGN: &str = "/cred/bbs/vc/sign";
@@ -28,7 +27,7 @@ const MNEMONIC_24: &str = "episode disagree antique brick between village begin 
 
 /// A data directory, an API key and a server whose stdout and stderr go to `log`.
 struct Fixture {
-    server: LoggedServer,
+    server: Server,
     key: String,
     dir: PathBuf,
     log: PathBuf,
@@ -36,30 +35,12 @@ struct Fixture {
 
 impl Fixture {
     fn start(tag: &str) -> Fixture {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!(
-            "zcred-bbs-utils-{tag}-{}-{nanos}",
-            std::process::id()
-        ));
+        let dir = scratch(&format!("bbs-utils-{tag}"));
         std::fs::create_dir_all(&dir).unwrap();
         let data = dir.join("data").display().to_string();
-        let key = ok(&[
-            "admin",
-            "key",
-            "create",
-            "--plan",
-            "unlimited",
-            "--data-dir",
-            &data,
-        ])["apiKey"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let key = api_key(&["--data-dir", &data]);
         let log = dir.join("server.log");
-        let server = LoggedServer::start(&["--data-dir", &data], &log);
+        let server = start_logged(&["--data-dir", &data], &log);
         Fixture {
             server,
             key,
@@ -69,7 +50,7 @@ impl Fixture {
     }
 
     fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        self.server.post(path, &self.key, body)
+        self.server.post(path, Some(&self.key), body)
     }
 
     /// `object` of a 200 answer.
@@ -103,98 +84,43 @@ impl Fixture {
     }
 }
 
-/// `zcred serve` whose stdout and stderr go to a file. (The shared `serve::Server` pipes them,
-/// so this test keeps its own small handle.) Killed when dropped.
-struct LoggedServer {
-    child: Child,
-    address: String,
-}
-
-impl LoggedServer {
-    /// `zcred serve` on port 0 with stdout and stderr both written to `log`, and the most
-    /// verbose logging the binary supports: it logs at INFO (a line per request: method, path,
-    /// status, latency) and has no flag for more; `RUST_LOG=trace` is set as well in case it
-    /// ever reads it.
-    fn start(store_args: &[&str], log: &Path) -> LoggedServer {
-        let out = File::create(log).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_zcred"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(store_args)
-            .env_remove("ZCRED_LISTEN")
-            .env_remove("ZCRED_DATA_DIR")
-            .env_remove("ZCRED_DATABASE_URL")
-            .env("RUST_LOG", "trace")
-            .stdout(Stdio::from(out.try_clone().unwrap()))
-            .stderr(Stdio::from(out))
-            .spawn()
-            .expect("zcred serve starts");
-        // The ready line `{"listening": "host:port", …}` goes to stdout, so to the file.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let address = BufReader::new(File::open(log).unwrap())
-                .lines()
-                .map_while(Result::ok)
-                .filter_map(|line| serde_json::from_str::<Value>(&line).ok())
-                .find_map(|v| v["listening"].as_str().map(str::to_owned));
-            if let Some(address) = address {
-                return LoggedServer { child, address };
-            }
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!(
-                    "zcred serve exited ({status}): {}",
-                    std::fs::read_to_string(log).unwrap_or_default()
-                );
-            }
-            assert!(Instant::now() < deadline, "zcred serve did not get ready");
-            std::thread::sleep(Duration::from_millis(20));
+/// `zcred serve` on port 0 with stdout and stderr both written to `log` (the shared
+/// `serve::Server::start` pipes them), adopted as a `serve::Server` once its ready line is in
+/// the file. Logging is the most verbose the binary supports: it logs at INFO (a line per
+/// request: method, path, status, latency) and has no flag for more; `RUST_LOG=trace` is set
+/// as well in case it ever reads it.
+fn start_logged(store_args: &[&str], log: &Path) -> Server {
+    let out = File::create(log).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zcred"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(store_args)
+        .env_remove("ZCRED_LISTEN")
+        .env_remove("ZCRED_DATA_DIR")
+        .env_remove("ZCRED_DATABASE_URL")
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::from(out.try_clone().unwrap()))
+        .stderr(Stdio::from(out))
+        .spawn()
+        .expect("zcred serve starts");
+    // The ready line `{"listening": "host:port", …}` goes to stdout, so to the file.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let address = BufReader::new(File::open(log).unwrap())
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|line| serde_json::from_str::<Value>(&line).ok())
+            .find_map(|v| v["listening"].as_str().map(str::to_owned));
+        if let Some(address) = address {
+            return Server::adopt(child, address);
         }
-    }
-
-    /// One `POST` with a JSON body and the API key; returns the status and the JSON answer.
-    fn post(&self, path: &str, key: &str, body: &Value) -> (u16, Value) {
-        let body = body.to_string();
-        let mut stream = TcpStream::connect(&self.address).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nAuthorization: Bearer {key}\r\nContent-Length: {}\r\n\r\n{body}",
-            self.address,
-            body.len()
-        );
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let (head, body) = response
-            .split_once("\r\n\r\n")
-            .unwrap_or_else(|| panic!("{response}"));
-        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-        let json = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
-        (status, json)
-    }
-
-    /// Sends SIGTERM and waits for the exit.
-    fn stop(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "zcred serve did not stop on SIGTERM"
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "zcred serve exited ({status}): {}",
+                std::fs::read_to_string(log).unwrap_or_default()
             );
-            std::thread::sleep(Duration::from_millis(50));
         }
-    }
-}
-
-impl Drop for LoggedServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        assert!(Instant::now() < deadline, "zcred serve did not get ready");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

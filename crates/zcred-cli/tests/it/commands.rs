@@ -6,6 +6,25 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+/// A path in the temporary directory that no other test or run uses: `zcred-<tag>-<pid>-<ns>`.
+pub fn scratch(tag: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    std::env::temp_dir().join(format!("zcred-{tag}-{}-{nanos}", std::process::id()))
+}
+
+/// A new API key on the `unlimited` plan in the store `store_args` names.
+pub fn api_key(store_args: &[&str]) -> String {
+    let made = ok(&[
+        &["admin", "key", "create", "--plan", "unlimited"],
+        store_args,
+    ]
+    .concat());
+    made["apiKey"].as_str().unwrap().to_owned()
+}
+
 pub fn zcred(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_zcred"))
         .args(args)

@@ -18,7 +18,7 @@ use zcred_crypto::enc::{SealedRequest, ServerPublicKey};
 use zcred_crypto::zetrix::SigningKey;
 use zcred_crypto::{multibase, OsRng};
 
-use crate::commands::ok;
+use crate::commands::{api_key, scratch};
 use crate::lifecycle::{accepted, application, approve, onboard, signers, Issuer};
 use crate::serve::{now_ms, Server};
 
@@ -70,24 +70,10 @@ fn start(args: &[String]) -> Server {
 
 /// The key scenario runs first, before anything else makes the key on first use.
 fn setup() -> (Fixture, Value) {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let pid = std::process::id();
-    let data_dir = std::env::temp_dir().join(format!("zcred-encrypted-{pid}-{nanos}"));
-    let token_file = std::env::temp_dir().join(format!("zcred-encrypted-token-{pid}-{nanos}"));
+    let data_dir = scratch("encrypted");
+    let token_file = scratch("encrypted-token");
     let data = data_dir.display().to_string();
-    let si = ok(&[
-        "admin",
-        "key",
-        "create",
-        "--plan",
-        "unlimited",
-        "--data-dir",
-        &data,
-    ]);
-    let si = si["apiKey"].as_str().unwrap().to_owned();
+    let si = api_key(&["--data-dir", &data]);
     std::fs::write(&token_file, ADMIN).unwrap();
     let server = start(&server_args(&data_dir, &token_file));
 

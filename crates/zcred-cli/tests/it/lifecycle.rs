@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use zcred_crypto::zetrix::SigningKey;
 use zcred_crypto::{bbs, multibase, OsRng};
 
-use crate::commands::ok;
+use crate::commands::{api_key, ok, scratch};
 use crate::serve::{error_of, Server};
 
 /// Asserts a refusal's status and code; returns the body.
@@ -235,20 +235,8 @@ fn issue_request(server: &Server, issuer: &Issuer, vc_id: &str, create: Value) -
 }
 
 fn lifecycle(store_args: &[&str], check_gone: bool, encrypted: bool) {
-    let si = ok(&[
-        &["admin", "key", "create", "--plan", "unlimited"],
-        store_args,
-    ]
-    .concat());
-    let si = si["apiKey"].as_str().unwrap().to_owned();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let token_file = std::env::temp_dir().join(format!(
-        "zcred-lifecycle-token-{}-{nanos}",
-        std::process::id()
-    ));
+    let si = api_key(store_args);
+    let token_file = scratch("lifecycle-token");
     let admin = "the operator's token for the lifecycle test";
     std::fs::write(&token_file, admin).unwrap();
     let token_arg = token_file.display().to_string();
@@ -846,10 +834,7 @@ fn lifecycle(store_args: &[&str], check_gone: bool, encrypted: bool) {
     );
     refused(&server, ik, submit_vc, &good_submit, 409, "INVALID_STATE");
     // The issued VC verifies offline with `zcred vc verify`.
-    let vc_file = std::env::temp_dir().join(format!(
-        "zcred-lifecycle-vc-{}-{nanos}.json",
-        std::process::id()
-    ));
+    let vc_file = scratch("lifecycle-vc");
     std::fs::write(&vc_file, vc.to_string()).unwrap();
     let report = ok(&[
         "vc",
@@ -1189,26 +1174,26 @@ fn verify_export(export_args: &[&str], stream: &str, check_gone: bool) {
     );
 }
 
-#[test]
-fn lifecycle_on_sqlite() {
-    let dir = std::env::temp_dir().join(format!("zcred-lifecycle-{}", std::process::id()));
+/// The lifecycle on SQLite in a fresh data directory named by `tag`, and its export verified.
+fn lifecycle_on_sqlite_as(tag: &str, encrypted: bool) {
+    let dir = std::env::temp_dir().join(format!("zcred-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let data = dir.display().to_string();
-    lifecycle(&["--data-dir", &data], true, false);
+    lifecycle(&["--data-dir", &data], true, encrypted);
     verify_export(&["--data-dir", &data], &format!("{data}/export.cesr"), true);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn lifecycle_on_sqlite() {
+    lifecycle_on_sqlite_as("lifecycle", false);
 }
 
 /// The same flow with every call that has an `/enc/` twin (apply, create, submit, download)
 /// sealed with zcred-enc-v1 (api.md §6); the metrics show no plain call to those routes.
 #[test]
 fn lifecycle_encrypted_on_sqlite() {
-    let dir = std::env::temp_dir().join(format!("zcred-lifecycle-enc-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let data = dir.display().to_string();
-    lifecycle(&["--data-dir", &data], true, true);
-    verify_export(&["--data-dir", &data], &format!("{data}/export.cesr"), true);
-    std::fs::remove_dir_all(&dir).unwrap();
+    lifecycle_on_sqlite_as("lifecycle-enc", true);
 }
 
 #[test]

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use zcred_crypto::zetrix::{Signature, SigningKey};
 use zcred_crypto::{bbs, multibase, OsRng};
 
-use crate::commands::ok;
+use crate::commands::{api_key, scratch};
 use crate::lifecycle::{
     accepted, application, approve, canonical_json, onboard, refused, signers, zcred_model_did,
     Issuer,
@@ -229,25 +229,10 @@ fn issue_profile(fx: &Fixture, holder: &SigningKey, from: &str, until: &str) -> 
 
 impl Fixture {
     fn start(encrypted: bool) -> Fixture {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let pid = std::process::id();
-        let data_dir = std::env::temp_dir().join(format!("zcred-presentation-{pid}-{nanos}"));
-        let token_file =
-            std::env::temp_dir().join(format!("zcred-presentation-token-{pid}-{nanos}"));
+        let data_dir = scratch("presentation");
+        let token_file = scratch("presentation-token");
         let data = data_dir.display().to_string();
-        let si = ok(&[
-            "admin",
-            "key",
-            "create",
-            "--plan",
-            "unlimited",
-            "--data-dir",
-            &data,
-        ]);
-        let si = si["apiKey"].as_str().unwrap().to_owned();
+        let si = api_key(&["--data-dir", &data]);
         let admin = "the operator's token for the presentation test";
         std::fs::write(&token_file, admin).unwrap();
         let token = token_file.display().to_string();

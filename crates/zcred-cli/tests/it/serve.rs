@@ -15,7 +15,7 @@ use zcred_crypto::bbs;
 use zcred_crypto::enc::ServerPublicKey;
 use zcred_crypto::multibase;
 
-use crate::commands::ok;
+use crate::commands::{api_key, ok, scratch};
 
 /// A running server, stopped (SIGTERM, then waited for) when dropped.
 pub(crate) struct Server {
@@ -152,10 +152,7 @@ impl Server {
 
     /// POST `body`; on an encrypted server, to the route's `/enc/` twin when it has one.
     pub(crate) fn post(&self, path: &str, key: Option<&str>, body: &Value) -> (u16, Value) {
-        let twin = zcred_server::routes::ROUTES
-            .iter()
-            .find(|r| r.twin == Some(path));
-        match (self.encrypted, twin, key) {
+        match (self.encrypted, zcred_server::routes::twin_of(path), key) {
             (true, Some(twin), Some(key)) => self.post_sealed(twin.path, key, body),
             _ => self.call("POST", path, key, body.to_string().as_bytes()),
         }
@@ -269,19 +266,9 @@ pub(crate) fn error_of(body: &Value) -> (String, Option<String>) {
 }
 
 fn story(store_args: &[&str]) {
-    let key = ok(&[
-        &["admin", "key", "create", "--plan", "unlimited"],
-        store_args,
-    ]
-    .concat());
-    let key = key["apiKey"].as_str().unwrap().to_owned();
+    let key = api_key(store_args);
     assert!(key.starts_with("zk_"));
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let token_file =
-        std::env::temp_dir().join(format!("zcred-admin-token-{}-{nanos}", std::process::id()));
+    let token_file = scratch("admin-token");
     std::fs::write(&token_file, "an admin token for the tests\n").unwrap();
     let token_arg = token_file.display().to_string();
     let server = Server::start(&[store_args, &["--admin-token-file", &token_arg]].concat());
