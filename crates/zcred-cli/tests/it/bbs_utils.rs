@@ -7,7 +7,7 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -91,12 +91,7 @@ impl Fixture {
 /// as well in case it ever reads it.
 fn start_logged(store_args: &[&str], log: &Path) -> Server {
     let out = File::create(log).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zcred"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(store_args)
-        .env_remove("ZCRED_LISTEN")
-        .env_remove("ZCRED_DATA_DIR")
-        .env_remove("ZCRED_DATABASE_URL")
+    let mut child = Server::command(store_args)
         .env("RUST_LOG", "trace")
         .stdout(Stdio::from(out.try_clone().unwrap()))
         .stderr(Stdio::from(out))

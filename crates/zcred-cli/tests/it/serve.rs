@@ -45,13 +45,21 @@ impl Server {
         }
     }
 
-    pub(crate) fn start(store_args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_zcred"))
+    /// `zcred serve` on port 0 with `store_args`, untouched by the caller's `ZCRED_*`
+    /// environment; the caller sets where its output goes and spawns it.
+    pub(crate) fn command(store_args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_zcred"));
+        command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(store_args)
             .env_remove("ZCRED_LISTEN")
             .env_remove("ZCRED_DATA_DIR")
-            .env_remove("ZCRED_DATABASE_URL")
+            .env_remove("ZCRED_DATABASE_URL");
+        command
+    }
+
+    pub(crate) fn start(store_args: &[&str]) -> Server {
+        let mut child = Server::command(store_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
