@@ -9,7 +9,7 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use clap::{Args, Subcommand};
 use http_body_util::{BodyExt, Full};
@@ -42,7 +42,16 @@ pub struct Connection {
     /// The server's `/enc/` keys, fetched once per command.
     #[arg(skip)]
     enc_key: Arc<OnceLock<ServerPublicKey>>,
+    /// Idle HTTP/1.1 connections to the server, kept alive for the next call.
+    #[arg(skip)]
+    idle: Arc<Mutex<Vec<Sender>>>,
 }
+
+/// One HTTP/1.1 connection's request side.
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// The most idle connections a [`Connection`] keeps.
+const MAX_IDLE: usize = 32;
 
 impl Connection {
     /// A connection to `server` (`http://host:port`) with `api_key` and the key file `keys`.
@@ -53,7 +62,13 @@ impl Connection {
             keys: keys.to_owned(),
             encrypted,
             enc_key: Arc::default(),
+            idle: Arc::default(),
         }
+    }
+
+    /// The API key it calls with.
+    pub(crate) fn api_key(&self) -> &str {
+        &self.api_key
     }
 }
 
@@ -345,14 +360,7 @@ async fn send(
         .strip_prefix("http://")
         .ok_or_else(|| bad("--server must be an http:// URL (use a TLS proxy for https)"))?
         .trim_end_matches('/');
-    let stream = tokio::net::TcpStream::connect(authority)
-        .await
-        .map_err(|e| bad(format!("connecting to {}: {e}", conn.server)))?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| bad(format!("HTTP with {}: {e}", conn.server)))?;
-    tokio::spawn(connection);
+    let mut sender = sender(conn, authority).await?;
     let mut request = hyper::Request::builder()
         .method(if body.is_some() { "POST" } else { "GET" })
         .uri(path)
@@ -383,7 +391,36 @@ async fn send(
         .await
         .map_err(|e| bad(format!("reading the answer of {path}: {e}")))?
         .to_bytes();
+    // The answer was read whole: the connection can carry the next call.
+    if let Ok(mut idle) = conn.idle.lock() {
+        if idle.len() < MAX_IDLE {
+            idle.push(sender);
+        }
+    }
     Ok((status, bytes))
+}
+
+/// An idle connection to the server that is still open, or a new one.
+async fn sender(conn: &Connection, authority: &str) -> Result<Sender, Failure> {
+    loop {
+        let Some(mut reused) = conn.idle.lock().ok().and_then(|mut idle| idle.pop()) else {
+            break;
+        };
+        if !reused.is_closed() && reused.ready().await.is_ok() {
+            return Ok(reused);
+        }
+    }
+    let stream = tokio::net::TcpStream::connect(authority)
+        .await
+        .map_err(|e| bad(format!("connecting to {}: {e}", conn.server)))?;
+    // Requests are small and answered at once: send them without Nagle's delay.
+    let _ = stream.set_nodelay(true);
+    let (sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| bad(format!("HTTP with {}: {e}", conn.server)))?;
+    tokio::spawn(connection);
+    Ok(sender)
 }
 
 /// Hex-decodes a blob, signs it and submits `{blobId, signerList}` to `submit`.

@@ -8,7 +8,9 @@ use bbs::prelude::{
     Signature as OracleSignature, SignatureMessage,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use zcred_crypto::bbs::{create_proof, verify_proof, KeyPair, SecretKey};
+use zcred_crypto::bbs::{
+    create_proof, verify_batch, verify_proof, BatchItem, KeyPair, Message, SecretKey, Signature,
+};
 use zcred_crypto::zetrix::SigningKey;
 use zcred_crypto::OsRng;
 
@@ -65,6 +67,39 @@ fn bbs_benches(c: &mut Criterion) {
     }
 }
 
+/// Batch verification: 16 signatures (3 messages, one key), per batch, against 16 single checks.
+fn batch_benches(c: &mut Criterion) {
+    let pair = KeyPair::new(SecretKey::from_seed(b"bench").expect("seed"));
+    let signed: Vec<(Vec<Message>, Signature)> = (0..16)
+        .map(|i| {
+            let msgs = Message::hash_all(
+                &messages(3)
+                    .iter()
+                    .map(|m| format!("{m} {i}"))
+                    .collect::<Vec<_>>(),
+            );
+            let sig = pair.sign_messages(&msgs, &mut OsRng).expect("sign");
+            (msgs, sig)
+        })
+        .collect();
+    let items: Vec<BatchItem<'_>> = signed
+        .iter()
+        .map(|(m, s)| (pair.public(), m.as_slice(), s))
+        .collect();
+    let mut g = c.benchmark_group("zcred-bbs-batch");
+    g.bench_function("verify-16-one-by-one", |b| {
+        b.iter(|| {
+            for (m, s) in &signed {
+                pair.public().verify_messages(m, s).expect("verify");
+            }
+        })
+    });
+    g.bench_function("verify-16-batched", |b| {
+        b.iter(|| verify_batch(&items, &mut OsRng).expect("verify"))
+    });
+    g.finish();
+}
+
 fn ed25519_benches(c: &mut Criterion) {
     let key = SigningKey::from_seed(&[7; 32]);
     let vk = key.verifying_key();
@@ -76,5 +111,5 @@ fn ed25519_benches(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bbs_benches, ed25519_benches);
+criterion_group!(benches, bbs_benches, batch_benches, ed25519_benches);
 criterion_main!(benches);

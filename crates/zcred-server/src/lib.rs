@@ -26,6 +26,7 @@ pub mod access;
 pub mod admin;
 pub mod agent;
 pub mod attributes;
+pub mod batch;
 mod bbs_api;
 pub mod blobs;
 pub mod body;
@@ -93,6 +94,7 @@ struct Inner<S> {
     limiter: access::RateLimiter,
     metrics: metrics::Metrics,
     enc: enc::EncKeys,
+    bbs: batch::BbsVerifier,
 }
 
 impl<S> Clone for AppState<S> {
@@ -127,6 +129,7 @@ impl<S> AppState<S> {
                 limiter: access::RateLimiter::default(),
                 metrics: metrics::Metrics::default(),
                 enc: enc::EncKeys::default(),
+                bbs: batch::BbsVerifier::default(),
             }),
         }
     }
@@ -134,6 +137,11 @@ impl<S> AppState<S> {
     /// The deployment settings.
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// The BBS+ signature checks of submits (batched under load).
+    pub fn bbs_verifier(&self) -> &batch::BbsVerifier {
+        &self.inner.bbs
     }
 
     /// The request counters.
@@ -297,6 +305,12 @@ pub async fn serve<S: Store>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(sweep::sweep_forever(state.clone()));
+    use axum::serve::ListenerExt as _;
+    // Answers are small and written at once: send them without Nagle's delay, which would
+    // otherwise meet a client's delayed ACK on a kept-alive connection.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await;

@@ -1017,7 +1017,9 @@ pub async fn submit<S: Store>(
     let mut messages = zcred_model::credential::hashed_messages(&entries);
     messages.extend(integer_messages(&entries, &record.integer_paths)?);
     let proof_value = bbs_sig.to_multibase();
-    let checked = tokio::task::spawn_blocking(move || bbs_key.verify_messages(&messages, &bbs_sig))
+    let checked = state
+        .bbs_verifier()
+        .verify(bbs_key, messages, bbs_sig)
         .await
         .map_err(ApiError::internal)?;
     checked.map_err(|_| {
