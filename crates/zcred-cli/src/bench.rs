@@ -20,8 +20,8 @@
 //!   SAID of an event-sized document. No server.
 //! - `enc`: the cost of the `/enc/` envelope (api.md §6). One credential is issued, then the
 //!   holder downloads it (8.4) again and again, alternating the plain endpoint and its `/enc/`
-//!   twin over the same kind of connection (one TCP connection per call, as the CLI client
-//!   makes them), so both see the same conditions. Beside it, the envelope's cryptography
+//!   twin over the same kind of connection (kept alive between calls, as the CLI client
+//!   keeps them), so both see the same conditions. Beside it, the envelope's cryptography
 //!   alone, in this process: the client's seal and open and the server's unwrap, open and seal
 //!   for the same bodies.
 
@@ -34,6 +34,9 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use crate::client::{self, Connection};
+
+mod curves;
+mod scale;
 use crate::{bad, runtime, Failure, Output};
 
 /// `zcred bench …`.
@@ -45,6 +48,8 @@ pub enum BenchCommand {
     Verify(Bounds),
     /// The `/enc/` envelope's overhead per request against the plain endpoint (download).
     Enc(Bounds),
+    /// Status lookup and VP verify with 10³, 10⁵ and 10⁶ credentials in the store.
+    StatusScale(scale::ScaleArgs),
     /// The cryptographic primitives alone (the floors), single-threaded.
     Crypto {
         /// Runs per primitive; the median is reported.
@@ -141,10 +146,23 @@ impl Served {
                 schema.clone(),
             ]);
         }
+        let (child, url) = Served::spawn(&store)?;
+        Ok(Served {
+            url,
+            child,
+            dir,
+            store,
+            schema,
+        })
+    }
+
+    /// Starts `zcred serve` on `store` and waits for its ready line (its store opened and
+    /// replayed).
+    fn spawn(store: &[String]) -> Result<(Child, String), Failure> {
         let exe = std::env::current_exe().map_err(|e| bad(format!("finding zcred: {e}")))?;
         let mut child = Command::new(exe)
             .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(&store)
+            .args(store)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -158,13 +176,23 @@ impl Served {
         let ready: Value = serde_json::from_str(&line)
             .map_err(|_| bad(format!("zcred serve did not start: {line:?}")))?;
         let address = ready["listening"].as_str().unwrap_or_default();
-        Ok(Served {
-            url: format!("http://{address}"),
-            child,
-            dir,
-            store,
-            schema,
-        })
+        Ok((child, format!("http://{address}")))
+    }
+
+    /// Stops the server (SIGKILL: a committed write survives it, which is the store's promise).
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same store; returns how long it took to be ready.
+    fn restart(&mut self) -> Result<Duration, Failure> {
+        self.stop();
+        let started = Instant::now();
+        let (child, url) = Served::spawn(&self.store)?;
+        self.child = child;
+        self.url = url;
+        Ok(started.elapsed())
     }
 
     fn admin(&self, args: &[&str]) -> Result<Value, Failure> {
@@ -319,24 +347,18 @@ fn enc(bounds: &Bounds) -> Result<Value, Failure> {
     }))
 }
 
-/// The median of `rounds` runs of `f`, on one thread: arkworks spreads multi-scalar
-/// multiplications over rayon's pool, and a floor is single-threaded by definition.
-fn median_of(rounds: usize, mut f: impl FnMut() + Send) -> Duration {
-    let mut run = move || {
-        let mut times: Vec<Duration> = (0..rounds)
-            .map(|_| {
-                let started = Instant::now();
-                f();
-                started.elapsed()
-            })
-            .collect();
-        times.sort_unstable();
-        times[times.len() / 2]
-    };
-    match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
-        Ok(pool) => pool.install(run),
-        Err(_) => run(),
-    }
+/// The median of `rounds` runs of `f`, on this thread (arkworks is built without its rayon
+/// parallelism, so every operation runs on its calling thread, here as in the server).
+fn median_of(rounds: usize, mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..rounds)
+        .map(|_| {
+            let started = Instant::now();
+            f();
+            started.elapsed()
+        })
+        .collect();
+    times.sort_unstable();
+    times[times.len() / 2]
 }
 
 fn micros(d: Duration) -> f64 {
@@ -536,6 +558,36 @@ fn profile_template() -> Value {
         {"attribute": "Remarks", "format": "STRING", "key": "remarks", "mandatory": true, "type": "FIXED"}]})
 }
 
+/// The holder's presentation of `vc` (its `vpObject`), revealing `revealed` and proving
+/// `ranges`, made with the server's VP create and submit (10.1, 10.2).
+async fn presentation(
+    holder: &Connection,
+    vc: &Value,
+    revealed: &[&str],
+    ranges: Value,
+) -> Result<Value, Failure> {
+    let key = client::holder_key(holder)?;
+    let created = client::call(
+        holder,
+        "/cred/v1/vp/create",
+        Some(&json!({ "vc": vc, "revealedAttributes": revealed, "rangeProof": ranges })),
+    )
+    .await?;
+    let blob = hex::decode(created["blob"].as_str().unwrap_or_default())
+        .map_err(|_| bad("the server sent a blob that is not hex"))?;
+    let submitted = client::call(
+        holder,
+        "/cred/v1/vp/submit",
+        Some(&json!({
+            "blobId": created["blobId"],
+            "ed25519SignData": key.sign(&blob).to_hex(),
+            "ed25519PubKey": key.verifying_key().to_zetrix(),
+        })),
+    )
+    .await?;
+    Ok(submitted["vpObject"].clone())
+}
+
 /// The issuer's keys as the ledger would give them, for the floor.
 struct KnownIssuer(zcred_model::presentation::IssuerKeySet);
 
@@ -581,33 +633,11 @@ fn verify(bounds: &Bounds) -> Result<Value, Failure> {
             "class": "B2", "idNo": "900101-14-5678", "office": "Putrajaya", "level": 3, "remarks": "none" } }]);
         client::issue(&issuer, &vc_id, None, None, Some(&data.to_string())).await?;
         let vc = client::download(&holder, &vc_id).await?;
-        let key = client::holder_key(&holder)?;
         let mut vps = Vec::new();
         for ranges in [json!([]), json!([{ "attribute": "benchProfile.age", "min": 18, "max": 65 }])] {
-            let created = client::call(
-                &holder,
-                "/cred/v1/vp/create",
-                Some(&json!({
-                    "vc": vc,
-                    "revealedAttributes": ["benchProfile.name", "benchProfile.gender",
-                        "benchProfile.nationality", "benchProfile.class", "benchProfile.level"],
-                    "rangeProof": ranges,
-                })),
-            )
-            .await?;
-            let blob = hex::decode(created["blob"].as_str().unwrap_or_default())
-                .map_err(|_| bad("the server sent a blob that is not hex"))?;
-            let submitted = client::call(
-                &holder,
-                "/cred/v1/vp/submit",
-                Some(&json!({
-                    "blobId": created["blobId"],
-                    "ed25519SignData": key.sign(&blob).to_hex(),
-                    "ed25519PubKey": key.verifying_key().to_zetrix(),
-                })),
-            )
-            .await?;
-            vps.push(submitted["vpObject"].clone());
+            let revealed = ["benchProfile.name", "benchProfile.gender",
+                "benchProfile.nationality", "benchProfile.class", "benchProfile.level"];
+            vps.push(presentation(&holder, &vc, &revealed, ranges).await?);
         }
         let (ed, bbs) = client::issuer_keys(&issuer)?;
         let method = vc["proof"]
@@ -851,6 +881,7 @@ fn crypto(rounds: usize) -> Result<Value, Failure> {
         "threads": 1,
         "curves": "arkworks 0.4 (BLS12-381), ed25519-dalek 2",
         "primitives": out,
+        "curveFloors": curves::floors(rounds),
     }))
 }
 
@@ -861,6 +892,7 @@ pub fn command(cmd: BenchCommand) -> Result<Output, Failure> {
         BenchCommand::Verify(bounds) => verify(&bounds)?,
         BenchCommand::Enc(bounds) => enc(&bounds)?,
         BenchCommand::Crypto { rounds } => crypto(rounds)?,
+        BenchCommand::StatusScale(args) => scale::status_scale(&args)?,
     };
     println!("{result}");
     Ok(Output {

@@ -77,6 +77,45 @@ fn bench_scenarios_stop_within_their_bounds() {
     assert_eq!(enc["plain"]["count"], 5);
     assert_eq!(enc["encrypted"]["count"], 5);
     assert!(enc["envelopeCrypto"]["server"]["p50Ms"].as_f64().unwrap() > 0.0);
+
+    let scale = status_scale(&[]);
+    assert_eq!(scale["store"], "sqlite");
+}
+
+/// `bench status-scale` at two small sizes: one line per size, then the ratios.
+fn status_scale(store: &[&str]) -> Value {
+    let args = [
+        &[
+            "bench",
+            "status-scale",
+            "--sizes",
+            "40,10",
+            "--count",
+            "3",
+            "--seconds",
+            "60",
+        ],
+        store,
+    ]
+    .concat();
+    let (scale, steps) = last_object(&args);
+    assert_eq!(scale["scenario"], "status-scale");
+    assert_eq!(steps.len(), 2, "one line per size");
+    for (step, size) in scale["steps"].as_array().unwrap().iter().zip([10, 40]) {
+        assert_eq!(
+            step["credentials"], size,
+            "sizes in ascending order: {step}"
+        );
+        assert_eq!(step["statusLookup"]["count"], 3, "{step}");
+        assert_eq!(step["vpVerify"]["count"], 3, "{step}");
+    }
+    for ratio in [
+        "statusLookupP50LargestOverSmallest",
+        "vpVerifyP50LargestOverSmallest",
+    ] {
+        assert!(scale[ratio].as_f64().unwrap() > 0.0, "{scale}");
+    }
+    scale
 }
 
 /// On PostgreSQL the bench works in a scratch schema and drops it at the end.
@@ -100,17 +139,8 @@ fn bench_on_postgres_leaves_no_schema() {
         })
     };
     let before = schemas();
-    let (enc, _) = last_object(&[
-        "bench",
-        "enc",
-        "--count",
-        "2",
-        "--seconds",
-        "60",
-        "--database-url",
-        &url,
-    ]);
-    assert_eq!(enc["store"], "postgres");
-    assert_eq!(enc["plain"]["count"], 2);
+    // The status-scale bench also seeds the store itself, between server runs.
+    let scale = status_scale(&["--database-url", &url]);
+    assert_eq!(scale["store"], "postgres");
     assert_eq!(schemas(), before, "the run's schema is dropped");
 }
