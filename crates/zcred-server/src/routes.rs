@@ -492,6 +492,20 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "POST",
+        path: "/zcred/v1/vc/submit/batch",
+        tag: "vc",
+        summary: "Many 8.3 submits of one issuer at once (zcred extension): all or nothing; BBS+ signatures checked together, issuances recorded in one transaction",
+        access: Access::Key,
+        body: &[req(
+            "items",
+            Kind::Objects,
+            "1–100 bodies of 8.3 Submit VC, each for a CREATED record of the same issuer; the answer's `vcs` holds `{vc, downloadExpiryDate}` for each, in order",
+        )],
+        statuses: &[200, 400, 401, 403, 404, 409, 429],
+        twin: None,
+    },
+    Route {
+        method: "POST",
         path: "/cred/v1/vc/download",
         tag: "vc",
         summary: "8.4 Download VC within its window",
@@ -785,6 +799,7 @@ pub fn handler<S: Store>(route: &Route) -> Option<MethodRouter<AppState<S>>> {
         ("POST", "/cred/v1/vc/apply") => post(vc::apply::<S>),
         ("POST", "/cred/v1/vc/create") => post(vc::create::<S>),
         ("POST", "/cred/v1/vc/submit") => post(vc::submit::<S>),
+        ("POST", "/zcred/v1/vc/submit/batch") => post(vc::submit_batch::<S>),
         ("POST", "/cred/v1/vc/download") => post(vc::download::<S>),
         ("POST", "/cred/v1/vc/revoke/create") => post(vc::revoke_create::<S>),
         ("POST", "/cred/v1/vc/revoke/submit") => post(vc::revoke_submit::<S>),

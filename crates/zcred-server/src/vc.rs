@@ -245,7 +245,7 @@ fn did_field(body: &Map<String, Value>, name: &str) -> Result<Did, ApiError> {
 
 /// A member read under its canonical name or one alias (both at once → 400).
 pub(crate) fn aliased<'a>(
-    body: &'a Map<String, Value>,
+    body: &Map<String, Value>,
     name: &'a str,
     alias: &'a str,
 ) -> Result<&'a str, ApiError> {
@@ -896,11 +896,12 @@ fn key_expiry(body: &Map<String, Value>) -> Result<i64, ApiError> {
 }
 
 /// The caller's issuance quota (plan `issuances_per_day`, per key and UTC day): the counter
-/// row, its value, and the write that counts one more. 429 when it is used up.
+/// row, its value, and the count after `issuances` more. 429 when they do not fit.
 async fn quota<S: Store>(
     state: &AppState<S>,
     caller: &Caller,
     now: OffsetDateTime,
+    issuances: u64,
 ) -> Result<Option<(String, Option<String>, u64)>, ApiError> {
     let plan = crate::access::find_plan(state.journal().store(), &caller.plan)
         .await
@@ -922,56 +923,132 @@ async fn quota<S: Store>(
         .await
         .map_err(ApiError::unavailable)?;
     let used: u64 = held.as_deref().and_then(|t| t.parse().ok()).unwrap_or(0);
-    if used >= plan.issuances_per_day {
+    if used.saturating_add(issuances) > plan.issuances_per_day {
         let midnight = now
             .date()
             .next_day()
             .map_or(now, |d| d.midnight().assume_utc());
         let wait = (midnight - now).whole_seconds().max(1) as u64;
+        let batch = if issuances > 1 && used < plan.issuances_per_day {
+            format!(
+                " ({used} used today, {} left: fewer than this batch's {issuances})",
+                plan.issuances_per_day - used
+            )
+        } else {
+            String::new()
+        };
         return Err(ApiError::quota_exceeded(
             format!(
-                "the {} plan allows {} issuances per day; the quota resets at 00:00 UTC",
+                "the {} plan allows {} issuances per day{batch}; the quota resets at 00:00 UTC",
                 plan.name, plan.issuances_per_day
             ),
             wait,
         ));
     }
-    Ok(Some((key, held, used + 1)))
+    Ok(Some((key, held, used + issuances)))
 }
 
-/// `POST /cred/v1/vc/submit` (8.3).
-pub async fn submit<S: Store>(
-    State(state): State<AppState<S>>,
-    Extension(caller): Extension<Caller>,
-    Body(body): Body,
-) -> Result<Envelope, ApiError> {
-    let vc_id = did_field(&body, "vcId")?;
-    let ed_key = zetrix_key_field(&body, "ed25519PubKey")?;
-    let ed_sig = crate::body::signature(&body, "ed25519SignData", "")?;
-    let bbs_key_name = aliased(&body, "bbsBlsPubKey", "bbsB1sPubKey")?;
-    let bbs_text = string(&body, bbs_key_name)?;
+/// A submit's request read and its record found in `CREATED` (8.3, before the quota).
+struct Submitted {
+    vc_id: Did,
+    ed_key: VerifyingKey,
+    ed_sig: zcred_crypto::zetrix::Signature,
+    bbs_key_name: &'static str,
+    bbs_key: bbs::PublicKey,
+    bbs_sig_name: &'static str,
+    bbs_sig: bbs::Signature,
+    expiry: i64,
+    stored: Stored,
+    issuer: Issuer,
+}
+
+/// A submit checked up to its BBS+ signature: the credential as it will be issued.
+struct Submission {
+    stored: Stored,
+    /// The record as issued, without its anchors yet.
+    next: VcRecord,
+    said: Said,
+    vc: Value,
+    download_expiry: i64,
+    bbs_key: bbs::PublicKey,
+    messages: Vec<bbs::Message>,
+    bbs_sig: bbs::Signature,
+    /// Where a refused BBS+ signature is reported, and over what it was checked.
+    bbs_sig_name: &'static str,
+    over: &'static str,
+}
+
+impl Submission {
+    fn bbs_refused(&self) -> ApiError {
+        ApiError::signature_mismatch(format!("bbsBlsSignData does not verify over {}", self.over))
+            .at(format!("/{}", self.bbs_sig_name))
+    }
+}
+
+/// Reads a submit body and finds its record, which must be `CREATED`.
+async fn submitted<S: Store>(
+    state: &AppState<S>,
+    caller: &Caller,
+    body: &Map<String, Value>,
+) -> Result<Submitted, ApiError> {
+    let vc_id = did_field(body, "vcId")?;
+    let ed_key = zetrix_key_field(body, "ed25519PubKey")?;
+    let ed_sig = crate::body::signature(body, "ed25519SignData", "")?;
+    let bbs_key_name = aliased(body, "bbsBlsPubKey", "bbsB1sPubKey")?;
+    let bbs_text = string(body, bbs_key_name)?;
     let bbs_key = bbs::PublicKey::from_multibase(bbs_text).map_err(|e| {
         ApiError::invalid_format(format!("/{bbs_key_name}: {e}")).at(format!("/{bbs_key_name}"))
     })?;
-    let bbs_sig_name = aliased(&body, "bbsBlsSignData", "bbsB1SignData")?;
-    let bbs_sig = bbs::Signature::from_multibase(string(&body, bbs_sig_name)?).map_err(|e| {
+    let bbs_sig_name = aliased(body, "bbsBlsSignData", "bbsB1SignData")?;
+    let bbs_sig = bbs::Signature::from_multibase(string(body, bbs_sig_name)?).map_err(|e| {
         ApiError::invalid_signature_format(format!("/{bbs_sig_name}: {e}"))
             .at(format!("/{bbs_sig_name}"))
     })?;
-    let expiry = key_expiry(&body)?;
-    let stored = load(&state, vc_id.as_str()).await?;
-    let record = stored.record.clone();
-    let issuer = record_issuer(&state, &caller, &record).await?;
-    if record.status != "CREATED" {
-        let hint = if record.status == "APPLIED" {
+    let expiry = key_expiry(body)?;
+    let stored = load(state, vc_id.as_str()).await?;
+    let issuer = record_issuer(state, caller, &stored.record).await?;
+    if stored.record.status != "CREATED" {
+        let hint = if stored.record.status == "APPLIED" {
             "; call /cred/v1/vc/create first"
         } else {
             ""
         };
-        return Err(not_in(&record, "CREATED", hint));
+        return Err(not_in(&stored.record, "CREATED", hint));
     }
-    let now = OffsetDateTime::now_utc();
-    let counted = quota(&state, &caller, now).await?;
+    Ok(Submitted {
+        vc_id,
+        ed_key,
+        ed_sig,
+        bbs_key_name,
+        bbs_key,
+        bbs_sig_name,
+        bbs_sig,
+        expiry,
+        stored,
+        issuer,
+    })
+}
+
+/// Checks a submit's Ed25519 signature and BBS+ key and builds the credential it issues; the
+/// BBS+ signature is left to the caller (alone or in a batch).
+async fn submission<S: Store>(
+    state: &AppState<S>,
+    submitted: Submitted,
+    now: OffsetDateTime,
+) -> Result<Submission, ApiError> {
+    let Submitted {
+        vc_id: _,
+        ed_key,
+        ed_sig,
+        bbs_key_name,
+        bbs_key,
+        bbs_sig_name,
+        bbs_sig,
+        expiry,
+        stored,
+        issuer,
+    } = submitted;
+    let record = stored.record.clone();
     if ed_key != issuer.key {
         return Err(ApiError::signature_mismatch(format!(
             "ed25519PubKey is not the key in force of issuer {}",
@@ -1016,21 +1093,11 @@ pub async fn submit<S: Store>(
     let entries = zcred_model::credential::subject_entries(&subject).map_err(ApiError::internal)?;
     let mut messages = zcred_model::credential::hashed_messages(&entries);
     messages.extend(integer_messages(&entries, &record.integer_paths)?);
-    let proof_value = bbs_sig.to_multibase();
-    let checked = state
-        .bbs_verifier()
-        .verify(bbs_key, messages, bbs_sig)
-        .await
-        .map_err(ApiError::internal)?;
-    checked.map_err(|_| {
-        let over = if record.integer_paths.is_empty() {
-            "bbsBlsBase64"
-        } else {
-            "bbsBlsBase64 followed by bbsBlsScalars"
-        };
-        ApiError::signature_mismatch(format!("bbsBlsSignData does not verify over {over}"))
-            .at(format!("/{bbs_sig_name}"))
-    })?;
+    let over = if record.integer_paths.is_empty() {
+        "bbsBlsBase64"
+    } else {
+        "bbsBlsBase64 followed by bbsBlsScalars"
+    };
 
     // The issued VC: proof before @context, as the seed shows it.
     let created = zcred_model::time::format_micros(now);
@@ -1040,7 +1107,7 @@ pub async fn submit<S: Store>(
         "type": "BbsBlsSignature2020",
         "created": created,
         "proofPurpose": "assertionMethod",
-        "proofValue": proof_value,
+        "proofValue": bbs_sig.to_multibase(),
         "verificationMethod": format!("{}#{}", issuer.did, attribute.fragment),
     });
     if !record.integer_paths.is_empty() {
@@ -1062,7 +1129,6 @@ pub async fn submit<S: Store>(
     vc.insert("@context".into(), contexts);
     let vc = Value::Object(vc);
     let said = Said::digest(canonical::to_string(&unsigned).as_bytes());
-    let registry = Said::parse(&issuer.registry).map_err(ApiError::internal)?;
     let download_expiry = blobs::now_ms() + expiry * 1000;
     let next = VcRecord {
         status: "ISSUED".into(),
@@ -1073,19 +1139,53 @@ pub async fn submit<S: Store>(
         said: Some(said.to_string()),
         ..record
     };
-    let tx = agent::anchored(&state, &issuer, None, move |_ledger, agent| {
-        let iss = flows::issuance(&said, &registry, now).map_err(ApiError::internal)?;
-        let iss_said = iss.said().to_string();
-        let (ixn, tel) = agent.anchor(iss).map_err(ApiError::internal)?;
-        let tx = ixn
-            .as_event()
-            .map(|e| e.said().to_string())
-            .unwrap_or_default();
-        // The record names its anchors.
-        let mut next = next;
-        next.issued = Some(iss_said);
-        next.issued_tx = Some(tx.clone());
-        let mut write = stored.transition(&next)?;
+    Ok(Submission {
+        stored,
+        next,
+        said,
+        vc,
+        download_expiry,
+        bbs_key,
+        messages,
+        bbs_sig,
+        bbs_sig_name,
+        over,
+    })
+}
+
+/// Records the issuance of every `submissions` (one agent `ixn` per `iss`) and the quota
+/// count, in one transaction; returns the `txHash` of each.
+async fn issue_all<S: Store>(
+    state: &AppState<S>,
+    issuer: &Issuer,
+    submissions: Vec<Submission>,
+    counted: Option<(String, Option<String>, u64)>,
+    now: OffsetDateTime,
+) -> Result<Vec<String>, ApiError> {
+    let registry = Said::parse(&issuer.registry).map_err(ApiError::internal)?;
+    agent::anchored(state, issuer, None, move |_ledger, agent| {
+        let mut messages = Vec::with_capacity(2 * submissions.len());
+        let mut write = Write::default();
+        let mut txs = Vec::with_capacity(submissions.len());
+        for submission in submissions {
+            let iss =
+                flows::issuance(&submission.said, &registry, now).map_err(ApiError::internal)?;
+            let iss_said = iss.said().to_string();
+            let (ixn, tel) = agent.anchor(iss).map_err(ApiError::internal)?;
+            let tx = ixn
+                .as_event()
+                .map(|e| e.said().to_string())
+                .unwrap_or_default();
+            // The record names its anchors.
+            let mut next = submission.next;
+            next.issued = Some(iss_said);
+            next.issued_tx = Some(tx.clone());
+            let transition = submission.stored.transition(&next)?;
+            write.states.extend(transition.states);
+            write.expect.extend(transition.expect);
+            messages.extend([ixn, tel]);
+            txs.push(tx);
+        }
         if let Some((key, held, count)) = counted {
             write.states.push(StateUpdate {
                 key: key.clone(),
@@ -1093,14 +1193,144 @@ pub async fn submit<S: Store>(
             });
             write.expect.push(Expectation { key, value: held });
         }
-        Ok((vec![ixn, tel], write, tx))
+        Ok((messages, write, txs))
     })
-    .await?;
-    tracing::info!(vc = %vc_id, tx, "issued");
+    .await
+}
+
+/// `POST /cred/v1/vc/submit` (8.3).
+pub async fn submit<S: Store>(
+    State(state): State<AppState<S>>,
+    Extension(caller): Extension<Caller>,
+    Body(body): Body,
+) -> Result<Envelope, ApiError> {
+    let submitted = submitted(&state, &caller, &body).await?;
+    let now = OffsetDateTime::now_utc();
+    let counted = quota(&state, &caller, now, 1).await?;
+    let (vc_id, issuer) = (submitted.vc_id.clone(), submitted.issuer.clone());
+    let submission = submission(&state, submitted, now).await?;
+    let checked = state
+        .bbs_verifier()
+        .verify(
+            submission.bbs_key.clone(),
+            submission.messages.clone(),
+            submission.bbs_sig.clone(),
+        )
+        .await
+        .map_err(ApiError::internal)?;
+    checked.map_err(|_| submission.bbs_refused())?;
+    let answer = json!({ "vc": submission.vc, "downloadExpiryDate": submission.download_expiry });
+    let txs = issue_all(&state, &issuer, vec![submission], counted, now).await?;
+    tracing::info!(vc = %vc_id, tx = txs.first().map(String::as_str).unwrap_or_default(), "issued");
     state.metrics().count(crate::metrics::Counted::Issuance);
-    Ok(Envelope(
-        json!({ "vc": vc, "downloadExpiryDate": download_expiry }),
-    ))
+    Ok(Envelope(answer))
+}
+
+/// The most credentials one batch submit issues.
+pub const BATCH_LIMIT: usize = 100;
+
+/// An item's error, its field pointer and message under `/items/<index>`.
+fn in_item(index: usize, mut e: ApiError) -> ApiError {
+    let inner = e.message.field.take().unwrap_or_default();
+    e.message.message = format!("items[{index}]: {}", e.message.message);
+    e.at(format!("/items/{index}{inner}"))
+}
+
+/// `POST /zcred/v1/vc/submit/batch`: many 8.3 submits of one issuer, all or nothing. Each item
+/// is checked as 8.3 checks it; the BBS+ signatures are checked together (one multi-pairing);
+/// the issuances are recorded in one transaction, each `iss` with its own agent `ixn`.
+pub async fn submit_batch<S: Store>(
+    State(state): State<AppState<S>>,
+    Extension(caller): Extension<Caller>,
+    Body(body): Body,
+) -> Result<Envelope, ApiError> {
+    let items = body.get("items").and_then(Value::as_array).ok_or_else(|| {
+        ApiError::invalid_request("items must be an array of 8.3 submit bodies").at("/items")
+    })?;
+    if items.is_empty() || items.len() > BATCH_LIMIT {
+        return Err(ApiError::invalid_request(format!(
+            "items must hold 1 to {BATCH_LIMIT} submits, not {}",
+            items.len()
+        ))
+        .at("/items"));
+    }
+    let mut all = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let Some(item) = item.as_object() else {
+            return Err(in_item(
+                i,
+                ApiError::invalid_request("an item must be an object"),
+            ));
+        };
+        let one = submitted(&state, &caller, item)
+            .await
+            .map_err(|e| in_item(i, e))?;
+        if let Some(j) = all
+            .iter()
+            .position(|other: &Submitted| other.vc_id == one.vc_id)
+        {
+            return Err(in_item(
+                i,
+                ApiError::invalid_request(format!("vcId {} is item {j} already", one.vc_id))
+                    .at("/vcId"),
+            ));
+        }
+        if let Some(first) = all.first() {
+            if first.issuer.did != one.issuer.did {
+                return Err(in_item(
+                    i,
+                    ApiError::invalid_request(format!(
+                        "a batch is one issuer's: item 0 is {}'s, this one {}'s",
+                        first.issuer.did, one.issuer.did
+                    ))
+                    .at("/vcId"),
+                ));
+            }
+        }
+        all.push(one);
+    }
+    let issuer = all[0].issuer.clone();
+    let now = OffsetDateTime::now_utc();
+    let counted = quota(&state, &caller, now, all.len() as u64).await?;
+    let mut submissions = Vec::with_capacity(all.len());
+    for (i, one) in all.into_iter().enumerate() {
+        submissions.push(
+            submission(&state, one, now)
+                .await
+                .map_err(|e| in_item(i, e))?,
+        );
+    }
+    let batch: Vec<(bbs::PublicKey, Vec<bbs::Message>, bbs::Signature)> = submissions
+        .iter()
+        .map(|s| (s.bbs_key.clone(), s.messages.clone(), s.bbs_sig.clone()))
+        .collect();
+    let refused = tokio::task::spawn_blocking(move || {
+        let items: Vec<bbs::BatchItem<'_>> =
+            batch.iter().map(|(k, m, s)| (k, m.as_slice(), s)).collect();
+        if bbs::verify_batch(&items, &mut OsRng).is_ok() {
+            return None;
+        }
+        // Which one: the first that fails alone.
+        batch
+            .iter()
+            .position(|(k, m, s)| k.verify_messages(m, s).is_err())
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    if let Some(i) = refused {
+        return Err(in_item(i, submissions[i].bbs_refused()));
+    }
+    let answers: Vec<Value> = submissions
+        .iter()
+        .map(|s| json!({ "vc": s.vc, "downloadExpiryDate": s.download_expiry }))
+        .collect();
+    let count = submissions.len();
+    let txs = issue_all(&state, &issuer, submissions, counted, now).await?;
+    tracing::info!(issuer = %issuer.did, count, first_tx = txs.first().map(String::as_str).unwrap_or_default(), "issued a batch");
+    for _ in 0..count {
+        state.metrics().count(crate::metrics::Counted::Issuance);
+    }
+    Ok(Envelope(json!({ "vcs": answers })))
 }
 
 /// `POST /cred/v1/vc/download` (8.4).

@@ -1213,3 +1213,169 @@ fn lifecycle_on_postgres() {
     crate::serve::drop_schema(&url, &schema);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `POST /zcred/v1/vc/submit/batch`: many submits of one issuer, all or nothing. A bad BBS+
+/// signature, a repeated vcId or a record not yet created refuses the whole batch, names the
+/// item, and records nothing; a good batch issues every credential, each downloadable, and the
+/// log still verifies offline.
+#[test]
+fn batch_submit_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("zcred-batch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.display().to_string();
+    let store = ["--data-dir", data.as_str()];
+    let si = api_key(&store);
+    let token_file = scratch("batch-token");
+    let admin = "the operator's token for the batch test";
+    std::fs::write(&token_file, admin).unwrap();
+    let token_arg = token_file.display().to_string();
+    let server = Server::start(&[&store[..], &["--admin-token-file", &token_arg]].concat());
+    let si = si.as_str();
+    let issuer = onboard(&server, si, admin);
+    approve(&server, admin, &issuer.did);
+    let license = register(&server, &issuer, "DrivingLicense");
+    let ik = issuer.api_key.as_str();
+    let batch = "/zcred/v1/vc/submit/batch";
+
+    // Three applications, created; their submits built and signed.
+    let mut submits = Vec::new();
+    let mut holders = Vec::new();
+    for i in 0..3 {
+        let holder = SigningKey::generate(&mut OsRng);
+        let values = json!({ "name": format!("Holder {i}"), "age": "30" });
+        let applied = accepted(
+            &server,
+            si,
+            "/cred/v1/vc/apply",
+            &application(
+                &holder,
+                json!([{ "templateId": license, "metadata": values }]),
+            ),
+        );
+        let vc_id = applied["vcId"].as_str().unwrap().to_owned();
+        let create = json!({
+            "vcId": vc_id, "issuanceDate": "2025-01-01", "expirationDate": "2030-01-01",
+            "data": [{ "templateId": license, "metadata": { "idNo": format!("id-{i}") } }]
+        });
+        submits.push(issue_request(&server, &issuer, &vc_id, create));
+        holders.push((holder, vc_id));
+    }
+    let not_issued = |server: &Server| {
+        for (holder, vc_id) in &holders {
+            let body = json!({ "vcId": vc_id, "signVcId": holder.sign(vc_id.as_bytes()).to_hex() });
+            refused(
+                server,
+                si,
+                "/cred/v1/vc/download",
+                &body,
+                409,
+                "INVALID_STATE",
+            );
+        }
+    };
+
+    // The shape.
+    refused(&server, ik, batch, &json!({}), 400, "INVALID_REQUEST");
+    refused(
+        &server,
+        ik,
+        batch,
+        &json!({ "items": [] }),
+        400,
+        "INVALID_REQUEST",
+    );
+    let answer = refused(
+        &server,
+        ik,
+        batch,
+        &json!({ "items": [submits[0], 7] }),
+        400,
+        "INVALID_REQUEST",
+    );
+    assert_eq!(answer["messages"][0]["field"], "/items/1");
+    // A repeated vcId.
+    let answer = refused(
+        &server,
+        ik,
+        batch,
+        &json!({ "items": [submits[0], submits[1], submits[0]] }),
+        400,
+        "INVALID_REQUEST",
+    );
+    assert_eq!(answer["messages"][0]["field"], "/items/2/vcId");
+    // Item 1 carries item 2's BBS+ signature: the batch check fails, item 1 is named.
+    let mut swapped = submits.clone();
+    swapped[1]["bbsBlsSignData"] = submits[2]["bbsBlsSignData"].clone();
+    let answer = refused(
+        &server,
+        ik,
+        batch,
+        &json!({ "items": swapped }),
+        401,
+        "SIGNATURE_MISMATCH",
+    );
+    assert_eq!(
+        answer["messages"][0]["field"], "/items/1/bbsBlsSignData",
+        "{answer}"
+    );
+    // A field missing from one item.
+    let mut missing = submits.clone();
+    missing[2]
+        .as_object_mut()
+        .unwrap()
+        .remove("ed25519SignData");
+    let answer = refused(
+        &server,
+        ik,
+        batch,
+        &json!({ "items": missing }),
+        400,
+        "MISSING_FIELD",
+    );
+    assert_eq!(answer["messages"][0]["field"], "/items/2/ed25519SignData");
+    // A key bound to no issuer.
+    refused(
+        &server,
+        si,
+        batch,
+        &json!({ "items": submits }),
+        403,
+        "FORBIDDEN",
+    );
+    // Nothing of the refused batches was recorded.
+    not_issued(&server);
+
+    // The whole batch.
+    let done = accepted(&server, ik, batch, &json!({ "items": submits }));
+    let vcs = done["vcs"].as_array().unwrap();
+    assert_eq!(vcs.len(), 3);
+    for (answer, (holder, vc_id)) in vcs.iter().zip(&holders) {
+        assert_eq!(answer["vc"]["id"], json!(vc_id));
+        assert!(answer["downloadExpiryDate"].as_i64().unwrap() > 0);
+        let body = json!({ "vcId": vc_id, "signVcId": holder.sign(vc_id.as_bytes()).to_hex() });
+        let downloaded = accepted(&server, si, "/cred/v1/vc/download", &body);
+        assert_eq!(downloaded, answer["vc"]);
+    }
+    // Again: every record is ISSUED now.
+    let answer = refused(
+        &server,
+        ik,
+        batch,
+        &json!({ "items": submits }),
+        409,
+        "INVALID_STATE",
+    );
+    assert_eq!(answer["messages"][0]["field"], "/items/0", "{answer}");
+    drop(server);
+    // Each issuance has its own agent `ixn` (one seal each): the export verifies offline.
+    let stream = format!("{data}/export.cesr");
+    ok(&[&["ledger", "export", "--out", stream.as_str()], &store[..]].concat());
+    let report = ok(&["ledger", "verify", "--file", &stream]);
+    assert_eq!(report["verified"], true, "{report}");
+    assert_eq!(
+        report["credentials"].as_array().unwrap().len(),
+        3,
+        "{report}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
