@@ -123,3 +123,42 @@ fn check(jobs: Vec<Job>) {
         let _ = job.reply.send(verdict);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zcred_crypto::bbs::{KeyPair, SecretKey};
+
+    /// Many concurrent checks, some of them bad, through the queue: each gets its own verdict
+    /// whether it was checked alone or in a batch with others (and a failed batch re-checked
+    /// item by item).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn each_check_gets_its_own_verdict_under_load() {
+        let verifier = Arc::new(BbsVerifier::default());
+        let pair = KeyPair::new(SecretKey::generate(&mut OsRng));
+        let mut tasks = Vec::new();
+        for i in 0..48 {
+            let messages = Message::hash_all(&[format!("item {i}"), "class: B2".to_owned()]);
+            let signature = pair.sign_messages(&messages, &mut OsRng).unwrap();
+            // Every fifth item is checked over other messages than it signed.
+            let bad = i % 5 == 3;
+            let checked = if bad {
+                Message::hash_all(&[format!("item {i}!"), "class: B2".to_owned()])
+            } else {
+                messages
+            };
+            let (verifier, key) = (Arc::clone(&verifier), pair.public().clone());
+            tasks.push(tokio::spawn(async move {
+                (bad, verifier.verify(key, checked, signature).await.unwrap())
+            }));
+        }
+        for task in tasks {
+            let (bad, verdict) = task.await.unwrap();
+            if bad {
+                assert_eq!(verdict, Err(BbsError::InvalidSignature));
+            } else {
+                assert_eq!(verdict, Ok(()));
+            }
+        }
+    }
+}
