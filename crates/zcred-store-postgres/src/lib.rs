@@ -214,6 +214,23 @@ impl PostgresStore {
     }
 }
 
+/// The conflict message for a taken (prefix, sn): the event's place, from PostgreSQL's detail
+/// (`Key (prefix, sn)=(…, …) already exists.`) when it names one of `events`.
+fn taken(events: &[NewEvent], db: &dyn sqlx::error::DatabaseError) -> String {
+    let detail = db
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .and_then(|e| e.detail())
+        .unwrap_or_default();
+    let event = events
+        .iter()
+        .find(|e| detail.contains(&format!("({}, {})", e.prefix, e.sn)))
+        .or(events.first());
+    match event {
+        Some(e) => format!("{} already has an event at sn {}", e.prefix, e.sn),
+        None => "an event's place is taken".to_owned(),
+    }
+}
+
 impl LedgerStore for PostgresStore {
     async fn append(&self, append: Append) -> Result<Vec<u64>, StoreError> {
         let mut tx = self
@@ -226,15 +243,21 @@ impl LedgerStore for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| unavailable("append lock", e))?;
-        for e in &append.expect {
-            let held: Option<String> =
-                sqlx::query_scalar("SELECT value FROM states WHERE key = $1")
-                    .bind(&e.key)
-                    .fetch_optional(&mut *tx)
+        // One round trip per kind of row, whatever the count: the appends of one service
+        // queue on the lock above, so each round trip inside it costs every writer.
+        if !append.expect.is_empty() {
+            let keys: Vec<&str> = append.expect.iter().map(|e| e.key.as_str()).collect();
+            let held: Vec<(String, String)> =
+                sqlx::query_as("SELECT key, value FROM states WHERE key = ANY($1)")
+                    .bind(&keys)
+                    .fetch_all(&mut *tx)
                     .await
-                    .map_err(|err| unavailable("reading a state", err))?;
-            if held != e.value {
-                return Err(e.conflict());
+                    .map_err(|err| unavailable("reading states", err))?;
+            for e in &append.expect {
+                let value = held.iter().find(|(k, _)| *k == e.key).map(|(_, v)| v);
+                if value != e.value.as_ref() {
+                    return Err(e.conflict());
+                }
             }
         }
         if let Some(id) = &append.consume_blob {
@@ -248,34 +271,59 @@ impl LedgerStore for PostgresStore {
             }
         }
         let mut ordinals = Vec::with_capacity(append.events.len());
-        for e in &append.events {
-            let result: Result<i64, sqlx::Error> = sqlx::query_scalar(
-                "INSERT INTO events (prefix, sn, ilk, said, message) VALUES ($1, $2, $3, $4, $5) RETURNING ordinal",
+        if !append.events.is_empty() {
+            let sns = append
+                .events
+                .iter()
+                .map(|e| to_i64(e.sn, "sequence number"))
+                .collect::<Result<Vec<i64>, StoreError>>()?;
+            let column =
+                |f: fn(&NewEvent) -> &str| -> Vec<&str> { append.events.iter().map(f).collect() };
+            // Rows go in in the batch's order, so their ordinals rise in that order.
+            let result: Result<Vec<i64>, sqlx::Error> = sqlx::query_scalar(
+                "INSERT INTO events (prefix, sn, ilk, said, message) \
+                 SELECT prefix, sn, ilk, said, message \
+                 FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[]) \
+                 WITH ORDINALITY AS t(prefix, sn, ilk, said, message, i) ORDER BY i \
+                 RETURNING ordinal",
             )
-            .bind(&e.prefix)
-            .bind(to_i64(e.sn, "sequence number")?)
-            .bind(&e.ilk)
-            .bind(&e.said)
-            .bind(&e.message)
-            .fetch_one(&mut *tx)
+            .bind(column(|e| e.prefix.as_str()))
+            .bind(&sns)
+            .bind(column(|e| e.ilk.as_str()))
+            .bind(column(|e| e.said.as_str()))
+            .bind(column(|e| e.message.as_str()))
+            .fetch_all(&mut *tx)
             .await;
             match result {
-                Ok(ordinal) => ordinals.push(ordinal as u64),
+                Ok(mut rows) => {
+                    rows.sort_unstable();
+                    ordinals.extend(rows.into_iter().map(|o| o as u64));
+                }
                 Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                    return Err(StoreError::Conflict(format!(
-                        "{} already has an event at sn {}",
-                        e.prefix, e.sn
-                    )));
+                    return Err(StoreError::Conflict(taken(&append.events, db.as_ref())));
                 }
                 Err(err) => return Err(unavailable("append", err)),
             }
         }
-        for s in &append.states {
+        if !append.states.is_empty() {
+            // One row per key, the last value given (an upsert may touch a row once).
+            let mut keys: Vec<&str> = Vec::with_capacity(append.states.len());
+            let mut values: Vec<&str> = Vec::with_capacity(append.states.len());
+            for s in &append.states {
+                match keys.iter().position(|k| *k == s.key) {
+                    Some(i) => values[i] = s.value.as_str(),
+                    None => {
+                        keys.push(s.key.as_str());
+                        values.push(s.value.as_str());
+                    }
+                }
+            }
             sqlx::query(
-                "INSERT INTO states (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO states (key, value) SELECT * FROM UNNEST($1::text[], $2::text[]) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             )
-            .bind(&s.key)
-            .bind(&s.value)
+            .bind(&keys)
+            .bind(&values)
             .execute(&mut *tx)
             .await
             .map_err(|e| unavailable("append state", e))?;
