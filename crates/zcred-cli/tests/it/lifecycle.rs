@@ -168,7 +168,7 @@ fn template(issuer: &Issuer, name: &str) -> Value {
     })
 }
 
-fn register(server: &Server, issuer: &Issuer, name: &str) -> String {
+pub(crate) fn register(server: &Server, issuer: &Issuer, name: &str) -> String {
     let blob = accepted(
         server,
         &issuer.api_key,
