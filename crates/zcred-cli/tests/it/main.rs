@@ -5,6 +5,7 @@ mod bbs_utils;
 mod bench;
 mod client;
 mod commands;
+mod concurrency;
 mod crash;
 mod encrypted;
 mod ledger;

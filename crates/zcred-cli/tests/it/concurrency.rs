@@ -1,0 +1,188 @@
+//! Concurrency: clients released together by a barrier, again and again, against `zcred
+//! serve` on SQLite. The same submit sent by many at once issues once; the same revocation
+//! blob submitted by many at once revokes once; downloads racing a revocation see the
+//! credential either issued or revoked. No 500, and the exported log verifies with exactly one
+//! `iss` and at most one `rev` per credential.
+
+use std::sync::Barrier;
+
+use serde_json::{json, Value};
+use zcred_crypto::zetrix::SigningKey;
+use zcred_crypto::{multibase, OsRng};
+
+use crate::commands::{api_key, ok, scratch};
+use crate::lifecycle::{accepted, application, approve, onboard, register, signers, Issuer};
+use crate::serve::{error_of, Server};
+
+/// Clients per race.
+const RACERS: usize = 8;
+/// Races per kind.
+const ROUNDS: usize = 4;
+
+/// Runs `call` on `RACERS` threads released at once; returns each (status, answer).
+fn race(call: impl Fn(usize) -> (u16, Value) + Sync) -> Vec<(u16, Value)> {
+    let barrier = Barrier::new(RACERS);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..RACERS)
+            .map(|i| {
+                let (barrier, call) = (&barrier, &call);
+                s.spawn(move || {
+                    barrier.wait();
+                    call(i)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// A credential applied for and created, with its submit body signed and ready.
+fn created(
+    server: &Server,
+    si: &str,
+    issuer: &Issuer,
+    template: &str,
+    n: usize,
+) -> (SigningKey, String, Value) {
+    let holder = SigningKey::generate(&mut OsRng);
+    let values = json!({ "name": format!("Racer {n}"), "age": "30" });
+    let applied = accepted(
+        server,
+        si,
+        "/cred/v1/vc/apply",
+        &application(
+            &holder,
+            json!([{ "templateId": template, "metadata": values }]),
+        ),
+    );
+    let vc_id = applied["vcId"].as_str().unwrap().to_owned();
+    let create = json!({
+        "vcId": vc_id, "issuanceDate": "2025-01-01", "expirationDate": "2030-01-01",
+        "data": [{ "templateId": template, "metadata": { "idNo": format!("id-{n}") } }]
+    });
+    let created = accepted(server, &issuer.api_key, "/cred/v1/vc/create", &create);
+    let input = hex::decode(created["ed25519Blob"].as_str().unwrap()).unwrap();
+    let messages: Vec<Vec<u8>> = created["bbsBlsBase64"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| multibase::from_base64(m.as_str().unwrap()).unwrap())
+        .collect();
+    let submit = json!({
+        "vcId": vc_id,
+        "ed25519PubKey": issuer.key.verifying_key().to_zetrix(),
+        "ed25519SignData": issuer.key.sign(&input).to_hex(),
+        "bbsBlsPubKey": issuer.bbs.public().to_multibase(),
+        "bbsBlsSignData": issuer.bbs.sign(&messages, &mut OsRng).unwrap().to_multibase(),
+    });
+    (holder, vc_id, submit)
+}
+
+/// Exactly one 200; every other answer one of `losers` (status, code).
+#[track_caller]
+fn one_winner(answers: &[(u16, Value)], losers: &[(u16, &str)]) {
+    let won = answers.iter().filter(|(s, _)| *s == 200).count();
+    assert_eq!(won, 1, "{answers:?}");
+    for (status, answer) in answers.iter().filter(|(s, _)| *s != 200) {
+        let code = error_of(answer).0;
+        assert!(
+            losers.contains(&(*status, code.as_str())),
+            "{status} {code}: {answer}"
+        );
+    }
+}
+
+#[test]
+fn racing_clients_get_exactly_the_allowed_outcomes() {
+    let dir = std::env::temp_dir().join(format!("zcred-race-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.display().to_string();
+    let store = ["--data-dir", data.as_str()];
+    let si = api_key(&store);
+    let token_file = scratch("race-token");
+    let admin = "the operator's token for the race test";
+    std::fs::write(&token_file, admin).unwrap();
+    let token_arg = token_file.display().to_string();
+    let server = Server::start(&[&store[..], &["--admin-token-file", &token_arg]].concat());
+    let mut issuer = onboard(&server, &si, admin);
+    approve(&server, admin, &issuer.did);
+    let template = register(&server, &issuer, "RaceLicence");
+    let unlimited = accepted(
+        &server,
+        admin,
+        "/zcred/v1/admin/keys/create",
+        &json!({ "plan": "unlimited", "issuer": issuer.did }),
+    );
+    issuer.api_key = unlimited["apiKey"].as_str().unwrap().to_owned();
+    let ik = issuer.api_key.as_str();
+    let address = issuer.key.verifying_key().address().to_string();
+    let mut revoked = 0;
+    let mut issued = 0;
+    for round in 0..ROUNDS {
+        // The same submit, eight times at once: one issuance; the others find the record
+        // issued already (409) or lose the compare-and-set on it (409).
+        let (holder, vc_id, submit) = created(&server, &si, &issuer, &template, round);
+        let answers = race(|_| server.post("/cred/v1/vc/submit", Some(ik), &submit));
+        one_winner(&answers, &[(409, "INVALID_STATE")]);
+        issued += 1;
+
+        // The same revocation blob, eight times at once: one revocation; the others find the
+        // blob used up (404) or the record revoked already (409).
+        let blob = accepted(
+            &server,
+            ik,
+            "/cred/v1/vc/revoke/create",
+            &json!({ "vcId": vc_id, "issuerAddress": address }),
+        );
+        let signed = signers(&blob, &issuer.key);
+        let answers = race(|_| server.post("/cred/v1/vc/revoke/submit", Some(ik), &signed));
+        one_winner(&answers, &[(404, "NOT_FOUND"), (409, "INVALID_STATE")]);
+        revoked += 1;
+        let download = json!({ "vcId": vc_id, "signVcId": holder.sign(vc_id.as_bytes()).to_hex() });
+        let (status, _) = server.post("/cred/v1/vc/download", Some(&si), &download);
+        assert_eq!(status, 409, "a revoked credential does not download");
+
+        // Downloads racing a revocation: each sees it issued (200) or revoked (409).
+        let (holder, vc_id, submit) = created(&server, &si, &issuer, &template, 100 + round);
+        accepted(&server, ik, "/cred/v1/vc/submit", &submit);
+        issued += 1;
+        let blob = accepted(
+            &server,
+            ik,
+            "/cred/v1/vc/revoke/create",
+            &json!({ "vcId": vc_id, "issuerAddress": address }),
+        );
+        let signed = signers(&blob, &issuer.key);
+        let download = json!({ "vcId": vc_id, "signVcId": holder.sign(vc_id.as_bytes()).to_hex() });
+        let answers = race(|i| {
+            if i == 0 {
+                server.post("/cred/v1/vc/revoke/submit", Some(ik), &signed)
+            } else {
+                server.post("/cred/v1/vc/download", Some(&si), &download)
+            }
+        });
+        assert_eq!(answers[0].0, 200, "the revocation: {:?}", answers[0].1);
+        revoked += 1;
+        for (status, answer) in &answers[1..] {
+            match status {
+                200 => assert_eq!(answer["object"]["id"], json!(vc_id)),
+                409 => assert_eq!(error_of(answer).0, "INVALID_STATE", "{answer}"),
+                other => panic!("a download racing a revocation got {other}: {answer}"),
+            }
+        }
+    }
+    drop(server);
+
+    // No duplicate events: the log verifies, one `iss` per credential, one `rev` per revoked.
+    let stream = format!("{data}/race-export.cesr");
+    ok(&[&["ledger", "export", "--out", stream.as_str()], &store[..]].concat());
+    let report = ok(&["ledger", "verify", "--file", &stream]);
+    assert_eq!(report["verified"], true, "{report}");
+    assert_eq!(
+        report["credentials"].as_array().unwrap().len(),
+        issued,
+        "{report}"
+    );
+    assert_eq!(report["revoked"], revoked, "{report}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
