@@ -4,11 +4,7 @@
 //! that no seed, mnemonic or secret key ever reaches the server's output (stdout and stderr,
 //! captured to a file, at the most verbose level the binary has).
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
 use serde_json::{json, Value};
 use zcred_crypto::{bbs, multibase};
@@ -40,7 +36,7 @@ impl Fixture {
         let data = dir.join("data").display().to_string();
         let key = api_key(&["--data-dir", &data]);
         let log = dir.join("server.log");
-        let server = start_logged(&["--data-dir", &data], &log);
+        let server = Server::start_logged(&["--data-dir", &data], &log);
         Fixture {
             server,
             key,
@@ -81,41 +77,6 @@ impl Fixture {
         let output = std::fs::read_to_string(&self.log).unwrap();
         let _ = std::fs::remove_dir_all(&self.dir);
         output
-    }
-}
-
-/// `zcred serve` on port 0 with stdout and stderr both written to `log` (the shared
-/// `serve::Server::start` pipes them), adopted as a `serve::Server` once its ready line is in
-/// the file. Logging is the most verbose the binary supports: it logs at INFO (a line per
-/// request: method, path, status, latency) and has no flag for more; `RUST_LOG=trace` is set
-/// as well in case it ever reads it.
-fn start_logged(store_args: &[&str], log: &Path) -> Server {
-    let out = File::create(log).unwrap();
-    let mut child = Server::command(store_args)
-        .env("RUST_LOG", "trace")
-        .stdout(Stdio::from(out.try_clone().unwrap()))
-        .stderr(Stdio::from(out))
-        .spawn()
-        .expect("zcred serve starts");
-    // The ready line `{"listening": "host:port", …}` goes to stdout, so to the file.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let address = BufReader::new(File::open(log).unwrap())
-            .lines()
-            .map_while(Result::ok)
-            .filter_map(|line| serde_json::from_str::<Value>(&line).ok())
-            .find_map(|v| v["listening"].as_str().map(str::to_owned));
-        if let Some(address) = address {
-            return Server::adopt(child, address);
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!(
-                "zcred serve exited ({status}): {}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        }
-        assert!(Instant::now() < deadline, "zcred serve did not get ready");
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

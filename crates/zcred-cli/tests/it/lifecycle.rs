@@ -250,11 +250,10 @@ fn lifecycle(store_args: &[&str], check_gone: bool, encrypted: bool) {
         ],
     ]
     .concat();
-    let server = if encrypted {
-        Server::start_encrypted(&args)
-    } else {
-        Server::start(&args)
-    };
+    // Everything the server writes goes to a file, checked for secrets at the end.
+    let log = scratch(&format!("lifecycle-log-{encrypted}-{}", store_args.len()));
+    let mut server = Server::start_logged(&args, &log);
+    server.encrypted = encrypted;
     let si = si.as_str();
 
     // Onboarding; a pending issuer may not register templates.
@@ -1143,6 +1142,39 @@ fn lifecycle(store_args: &[&str], check_gone: bool, encrypted: bool) {
     }
     assert!(server.stop().success());
     let _ = std::fs::remove_file(&token_file);
+
+    // No secret reached the server's output: API keys, the admin token, private keys, the
+    // issuer's BBS+ secret key, and (sent inside /enc/ envelopes in the encrypted run) the
+    // holder's values.
+    let written = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        written.contains("request"),
+        "the log holds the request lines"
+    );
+    let mut secrets: Vec<(String, String)> = vec![
+        ("the integrator's API key".into(), si.to_owned()),
+        ("the admin token".into(), admin.to_owned()),
+        ("the issuer's API key".into(), issuer.api_key.clone()),
+        ("the other issuer's API key".into(), other.api_key.clone()),
+        ("a holder's value".into(), "Ali bin Abu".to_owned()),
+    ];
+    for (who, key) in [("issuer", &issuer), ("other issuer", &other)] {
+        secrets.push((
+            format!("the {who}'s private key"),
+            key.key.to_zetrix().to_string(),
+        ));
+        secrets.push((
+            format!("the {who}'s BBS+ secret key"),
+            key.bbs.secret().to_multibase().to_string(),
+        ));
+    }
+    for (what, secret) in &secrets {
+        assert!(
+            !written.contains(secret.as_str()),
+            "{what} is in the server's output"
+        );
+    }
+    let _ = std::fs::remove_file(&log);
 }
 
 fn zcred_now_ms() -> i64 {

@@ -35,6 +35,41 @@ impl Server {
         server
     }
 
+    /// `zcred serve` on port 0 with stdout and stderr both written to `log` (where
+    /// [`Server::start`] pipes them), once its ready line is in the file. Logging is the most
+    /// verbose the binary supports: it logs at INFO (a line per request: method, path, status,
+    /// latency) and has no flag for more; `RUST_LOG=trace` is set as well in case it ever
+    /// reads it.
+    pub(crate) fn start_logged(store_args: &[&str], log: &std::path::Path) -> Server {
+        let out = std::fs::File::create(log).unwrap();
+        let mut child = Server::command(store_args)
+            .env("RUST_LOG", "trace")
+            .stdout(Stdio::from(out.try_clone().unwrap()))
+            .stderr(Stdio::from(out))
+            .spawn()
+            .expect("zcred serve starts");
+        // The ready line `{"listening": "host:port", …}` goes to stdout, so to the file.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let address = BufReader::new(std::fs::File::open(log).unwrap())
+                .lines()
+                .map_while(Result::ok)
+                .filter_map(|line| serde_json::from_str::<Value>(&line).ok())
+                .find_map(|v| v["listening"].as_str().map(str::to_owned));
+            if let Some(address) = address {
+                return Server::adopt(child, address);
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!(
+                    "zcred serve exited ({status}): {}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                );
+            }
+            assert!(Instant::now() < deadline, "zcred serve did not get ready");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// A server started by the caller, listening on `address`.
     pub(crate) fn adopt(child: Child, address: String) -> Server {
         Server {
