@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use zcred_crypto::zetrix::SigningKey;
 use zcred_crypto::{multibase, OsRng};
 
-use crate::commands::{api_key, ok, scratch};
-use crate::lifecycle::{accepted, application, approve, onboard, register, signers, Issuer};
+use crate::commands::ok;
+use crate::lifecycle::{accepted, application, signers, Issuer, Issuing};
 use crate::serve::{error_of, Server};
 
 /// Clients per race.
@@ -78,6 +78,18 @@ fn created(
     (holder, vc_id, submit)
 }
 
+/// `vc_id`'s revocation blob (9.1), signed by the issuer: a revoke submit body.
+fn signed_revocation(server: &Server, issuer: &Issuer, vc_id: &str) -> Value {
+    let address = issuer.key.verifying_key().address().to_string();
+    let blob = accepted(
+        server,
+        &issuer.api_key,
+        "/cred/v1/vc/revoke/create",
+        &json!({ "vcId": vc_id, "issuerAddress": address }),
+    );
+    signers(&blob, &issuer.key)
+}
+
 /// Exactly one 200; every other answer one of `losers` (status, code).
 #[track_caller]
 fn one_winner(answers: &[(u16, Value)], losers: &[(u16, &str)]) {
@@ -98,24 +110,14 @@ fn racing_clients_get_exactly_the_allowed_outcomes() {
     let _ = std::fs::remove_dir_all(&dir);
     let data = dir.display().to_string();
     let store = ["--data-dir", data.as_str()];
-    let si = api_key(&store);
-    let token_file = scratch("race-token");
-    let admin = "the operator's token for the race test";
-    std::fs::write(&token_file, admin).unwrap();
-    let token_arg = token_file.display().to_string();
-    let server = Server::start(&[&store[..], &["--admin-token-file", &token_arg]].concat());
-    let mut issuer = onboard(&server, &si, admin);
-    approve(&server, admin, &issuer.did);
-    let template = register(&server, &issuer, "RaceLicence");
-    let unlimited = accepted(
-        &server,
-        admin,
-        "/zcred/v1/admin/keys/create",
-        &json!({ "plan": "unlimited", "issuer": issuer.did }),
-    );
-    issuer.api_key = unlimited["apiKey"].as_str().unwrap().to_owned();
+    let Issuing {
+        server,
+        si,
+        issuer,
+        template,
+        ..
+    } = Issuing::start(&store, "race", true);
     let ik = issuer.api_key.as_str();
-    let address = issuer.key.verifying_key().address().to_string();
     let mut revoked = 0;
     let mut issued = 0;
     for round in 0..ROUNDS {
@@ -128,13 +130,7 @@ fn racing_clients_get_exactly_the_allowed_outcomes() {
 
         // The same revocation blob, eight times at once: one revocation; the others find the
         // blob used up (404) or the record revoked already (409).
-        let blob = accepted(
-            &server,
-            ik,
-            "/cred/v1/vc/revoke/create",
-            &json!({ "vcId": vc_id, "issuerAddress": address }),
-        );
-        let signed = signers(&blob, &issuer.key);
+        let signed = signed_revocation(&server, &issuer, &vc_id);
         let answers = race(|_| server.post("/cred/v1/vc/revoke/submit", Some(ik), &signed));
         one_winner(&answers, &[(404, "NOT_FOUND"), (409, "INVALID_STATE")]);
         revoked += 1;
@@ -146,13 +142,7 @@ fn racing_clients_get_exactly_the_allowed_outcomes() {
         let (holder, vc_id, submit) = created(&server, &si, &issuer, &template, 100 + round);
         accepted(&server, ik, "/cred/v1/vc/submit", &submit);
         issued += 1;
-        let blob = accepted(
-            &server,
-            ik,
-            "/cred/v1/vc/revoke/create",
-            &json!({ "vcId": vc_id, "issuerAddress": address }),
-        );
-        let signed = signers(&blob, &issuer.key);
+        let signed = signed_revocation(&server, &issuer, &vc_id);
         let download = json!({ "vcId": vc_id, "signVcId": holder.sign(vc_id.as_bytes()).to_hex() });
         let answers = race(|i| {
             if i == 0 {

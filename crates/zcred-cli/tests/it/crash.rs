@@ -16,9 +16,14 @@ use serde_json::{json, Value};
 use zcred_crypto::zetrix::SigningKey;
 use zcred_crypto::{multibase, OsRng, RngCore as _};
 
-use crate::commands::{api_key, ok, scratch};
-use crate::lifecycle::{accepted, application, approve, onboard, register, Issuer};
+use crate::commands::ok;
+use crate::lifecycle::{application, Issuer, Issuing};
 use crate::serve::Server;
+
+/// `zcred serve` started again with `args`.
+fn restart(args: &[String]) -> Server {
+    Server::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
 
 /// Kills per run.
 const KILLS: usize = 20;
@@ -116,24 +121,9 @@ fn attempt(address: &str, si: &str, issuer: &Issuer, template: &str, n: u64) -> 
 fn crash_story(database: &[&str], data_dir: &str) {
     let store = [database, &["--data-dir", data_dir]].concat();
     let store = store.as_slice();
-    let si = api_key(store);
-    let token_file = scratch("crash-token");
-    let admin = "the operator's token for the crash test";
-    std::fs::write(&token_file, admin).unwrap();
-    let token_arg = token_file.display().to_string();
-    let args = [store, &["--admin-token-file", &token_arg]].concat();
-    let mut server = Server::start(&args);
-    let mut issuer = onboard(&server, &si, admin);
-    approve(&server, admin, &issuer.did);
-    let template = register(&server, &issuer, "CrashLicence");
-    // A key without rate or quota limits, so that the load is never refused for them.
-    let unlimited = accepted(
-        &server,
-        admin,
-        "/zcred/v1/admin/keys/create",
-        &json!({ "plan": "unlimited", "issuer": issuer.did }),
-    );
-    issuer.api_key = unlimited["apiKey"].as_str().unwrap().to_owned();
+    let fixture = Issuing::start(store, "crash", true);
+    let (si, issuer, template) = (fixture.si, fixture.issuer, fixture.template);
+    let mut server = fixture.server;
     let issuer = Arc::new(issuer);
     let attempts: Arc<Mutex<Vec<Attempt>>> = Arc::default();
     for round in 0..KILLS {
@@ -168,7 +158,7 @@ fn crash_story(database: &[&str], data_dir: &str) {
             w.join().unwrap();
         }
         // The restart replays and verifies the whole log; a half-written one would not start.
-        server = Server::start(&args);
+        server = restart(&fixture.args);
     }
 
     let attempts = attempts.lock().unwrap();

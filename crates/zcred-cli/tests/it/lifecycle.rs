@@ -1246,6 +1246,54 @@ fn lifecycle_on_postgres() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A server on `store` (with an admin token) with one approved issuer and its template: what
+/// the batch, crash and concurrency tests start from.
+pub(crate) struct Issuing {
+    pub(crate) server: Server,
+    /// The arguments the server was started with (to start it again on the same store).
+    pub(crate) args: Vec<String>,
+    /// The integrator's API key (holders' calls).
+    pub(crate) si: String,
+    pub(crate) issuer: Issuer,
+    pub(crate) template: String,
+}
+
+impl Issuing {
+    /// `unlimited`: the issuer calls with a key of the unlimited plan (no rate or quota limit).
+    pub(crate) fn start(store: &[&str], tag: &str, unlimited: bool) -> Issuing {
+        let si = api_key(store);
+        let token_file = scratch(&format!("{tag}-token"));
+        let admin = "the operator's token for a fixture";
+        std::fs::write(&token_file, admin).unwrap();
+        let token_arg = token_file.display().to_string();
+        let args: Vec<String> = [store, &["--admin-token-file", &token_arg]]
+            .concat()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let server = Server::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let mut issuer = onboard(&server, &si, admin);
+        approve(&server, admin, &issuer.did);
+        let template = register(&server, &issuer, "FixtureLicence");
+        if unlimited {
+            let key = accepted(
+                &server,
+                admin,
+                "/zcred/v1/admin/keys/create",
+                &json!({ "plan": "unlimited", "issuer": issuer.did }),
+            );
+            issuer.api_key = key["apiKey"].as_str().unwrap().to_owned();
+        }
+        Issuing {
+            server,
+            args,
+            si,
+            issuer,
+            template,
+        }
+    }
+}
+
 /// `POST /zcred/v1/vc/submit/batch`: many submits of one issuer, all or nothing. A bad BBS+
 /// signature, a repeated vcId or a record not yet created refuses the whole batch, names the
 /// item, and records nothing; a good batch issues every credential, each downloadable, and the
@@ -1256,16 +1304,14 @@ fn batch_submit_on_sqlite() {
     let _ = std::fs::remove_dir_all(&dir);
     let data = dir.display().to_string();
     let store = ["--data-dir", data.as_str()];
-    let si = api_key(&store);
-    let token_file = scratch("batch-token");
-    let admin = "the operator's token for the batch test";
-    std::fs::write(&token_file, admin).unwrap();
-    let token_arg = token_file.display().to_string();
-    let server = Server::start(&[&store[..], &["--admin-token-file", &token_arg]].concat());
+    let Issuing {
+        server,
+        si,
+        issuer,
+        template: license,
+        ..
+    } = Issuing::start(&store, "batch", false);
     let si = si.as_str();
-    let issuer = onboard(&server, si, admin);
-    approve(&server, admin, &issuer.did);
-    let license = register(&server, &issuer, "DrivingLicense");
     let ik = issuer.api_key.as_str();
     let batch = "/zcred/v1/vc/submit/batch";
 
