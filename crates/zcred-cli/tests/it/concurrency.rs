@@ -7,11 +7,9 @@
 use std::sync::Barrier;
 
 use serde_json::{json, Value};
-use zcred_crypto::zetrix::SigningKey;
-use zcred_crypto::{multibase, OsRng};
 
 use crate::commands::ok;
-use crate::lifecycle::{accepted, application, signers, Issuer, Issuing};
+use crate::lifecycle::{accepted, created, signers, Issuer, Issuing};
 use crate::serve::{error_of, Server};
 
 /// Clients per race.
@@ -34,48 +32,6 @@ fn race(call: impl Fn(usize) -> (u16, Value) + Sync) -> Vec<(u16, Value)> {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     })
-}
-
-/// A credential applied for and created, with its submit body signed and ready.
-fn created(
-    server: &Server,
-    si: &str,
-    issuer: &Issuer,
-    template: &str,
-    n: usize,
-) -> (SigningKey, String, Value) {
-    let holder = SigningKey::generate(&mut OsRng);
-    let values = json!({ "name": format!("Racer {n}"), "age": "30" });
-    let applied = accepted(
-        server,
-        si,
-        "/cred/v1/vc/apply",
-        &application(
-            &holder,
-            json!([{ "templateId": template, "metadata": values }]),
-        ),
-    );
-    let vc_id = applied["vcId"].as_str().unwrap().to_owned();
-    let create = json!({
-        "vcId": vc_id, "issuanceDate": "2025-01-01", "expirationDate": "2030-01-01",
-        "data": [{ "templateId": template, "metadata": { "idNo": format!("id-{n}") } }]
-    });
-    let created = accepted(server, &issuer.api_key, "/cred/v1/vc/create", &create);
-    let input = hex::decode(created["ed25519Blob"].as_str().unwrap()).unwrap();
-    let messages: Vec<Vec<u8>> = created["bbsBlsBase64"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| multibase::from_base64(m.as_str().unwrap()).unwrap())
-        .collect();
-    let submit = json!({
-        "vcId": vc_id,
-        "ed25519PubKey": issuer.key.verifying_key().to_zetrix(),
-        "ed25519SignData": issuer.key.sign(&input).to_hex(),
-        "bbsBlsPubKey": issuer.bbs.public().to_multibase(),
-        "bbsBlsSignData": issuer.bbs.sign(&messages, &mut OsRng).unwrap().to_multibase(),
-    });
-    (holder, vc_id, submit)
 }
 
 /// `vc_id`'s revocation blob (9.1), signed by the issuer: a revoke submit body.

@@ -1246,6 +1246,35 @@ fn lifecycle_on_postgres() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A credential of `template` applied for by a new holder and created (8.1, 8.2), with its
+/// submit body signed by `issuer` and ready: (the holder's key, the vcId, the 8.3 body).
+pub(crate) fn created(
+    server: &Server,
+    si: &str,
+    issuer: &Issuer,
+    template: &str,
+    n: usize,
+) -> (SigningKey, String, Value) {
+    let holder = SigningKey::generate(&mut OsRng);
+    let values = json!({ "name": format!("Holder {n}"), "age": "30" });
+    let applied = accepted(
+        server,
+        si,
+        "/cred/v1/vc/apply",
+        &application(
+            &holder,
+            json!([{ "templateId": template, "metadata": values }]),
+        ),
+    );
+    let vc_id = applied["vcId"].as_str().unwrap().to_owned();
+    let create = json!({
+        "vcId": vc_id, "issuanceDate": "2025-01-01", "expirationDate": "2030-01-01",
+        "data": [{ "templateId": template, "metadata": { "idNo": format!("id-{n}") } }]
+    });
+    let submit = issue_request(server, issuer, &vc_id, create);
+    (holder, vc_id, submit)
+}
+
 /// A server on `store` (with an admin token) with one approved issuer and its template: what
 /// the batch, crash and concurrency tests start from.
 pub(crate) struct Issuing {
@@ -1319,23 +1348,8 @@ fn batch_submit_on_sqlite() {
     let mut submits = Vec::new();
     let mut holders = Vec::new();
     for i in 0..3 {
-        let holder = SigningKey::generate(&mut OsRng);
-        let values = json!({ "name": format!("Holder {i}"), "age": "30" });
-        let applied = accepted(
-            &server,
-            si,
-            "/cred/v1/vc/apply",
-            &application(
-                &holder,
-                json!([{ "templateId": license, "metadata": values }]),
-            ),
-        );
-        let vc_id = applied["vcId"].as_str().unwrap().to_owned();
-        let create = json!({
-            "vcId": vc_id, "issuanceDate": "2025-01-01", "expirationDate": "2030-01-01",
-            "data": [{ "templateId": license, "metadata": { "idNo": format!("id-{i}") } }]
-        });
-        submits.push(issue_request(&server, &issuer, &vc_id, create));
+        let (holder, vc_id, submit) = created(&server, si, &issuer, &license, i);
+        submits.push(submit);
         holders.push((holder, vc_id));
     }
     let not_issued = |server: &Server| {
