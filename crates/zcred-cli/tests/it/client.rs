@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 use zcred_crypto::zetrix::SigningKey;
 
-use crate::commands::{ok, zcred};
+use crate::commands::{ok, scratch, zcred};
 use crate::serve::{error_of, Server};
 
 /// Runs a client command against `server` with `key` and the key file `keys` (with
@@ -174,8 +174,7 @@ fn walkthrough(server: &Server, store: &[&str], data: &str) -> Walkthrough {
 /// their `/enc/` twins, sealed; the metrics show no plain call to those routes.
 #[test]
 fn client_commands_encrypted_on_sqlite() {
-    let dir = std::env::temp_dir().join(format!("zcred-client-enc-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("client-enc");
     std::fs::create_dir_all(&dir).unwrap();
     let data = dir.display().to_string();
     let token = format!("{data}/admin-token");
@@ -195,8 +194,7 @@ fn client_commands_encrypted_on_sqlite() {
 
 #[test]
 fn client_commands_and_rotation_on_sqlite() {
-    let dir = std::env::temp_dir().join(format!("zcred-client-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("client");
     std::fs::create_dir_all(&dir).unwrap();
     let data = dir.display().to_string();
     let store = ["--data-dir", data.as_str()];
@@ -509,8 +507,7 @@ fn submit_body(vc_id: &str, created: &Value, keys: &str) -> Value {
 /// signs the integer message the server hands out).
 #[test]
 fn presentations_offline_and_on_the_server() {
-    let dir = std::env::temp_dir().join(format!("zcred-vp-cli-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("vp-cli");
     std::fs::create_dir_all(&dir).unwrap();
     let data = dir.display().to_string();
     let store = ["--data-dir", data.as_str()];

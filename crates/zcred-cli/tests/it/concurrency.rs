@@ -8,7 +8,7 @@ use std::sync::Barrier;
 
 use serde_json::{json, Value};
 
-use crate::commands::ok;
+use crate::commands::{ok, scratch};
 use crate::lifecycle::{accepted, created, signers, Issuer, Issuing};
 use crate::serve::{error_of, Server};
 
@@ -62,8 +62,7 @@ fn one_winner(answers: &[(u16, Value)], losers: &[(u16, &str)]) {
 
 #[test]
 fn racing_clients_get_exactly_the_allowed_outcomes() {
-    let dir = std::env::temp_dir().join(format!("zcred-race-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("race");
     let data = dir.display().to_string();
     let store = ["--data-dir", data.as_str()];
     let Issuing {

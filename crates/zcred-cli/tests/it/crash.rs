@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use zcred_crypto::zetrix::SigningKey;
 use zcred_crypto::{multibase, OsRng, RngCore as _};
 
-use crate::commands::ok;
+use crate::commands::{ok, scratch};
 use crate::lifecycle::{application, Issuer, Issuing};
 use crate::serve::Server;
 
@@ -208,8 +208,7 @@ fn crash_story(database: &[&str], data_dir: &str) {
 
 #[test]
 fn kill_9_loses_nothing_acknowledged_on_sqlite() {
-    let dir = std::env::temp_dir().join(format!("zcred-crash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("crash");
     let data = dir.display().to_string();
     crash_story(&[], &data);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -221,8 +220,7 @@ fn kill_9_loses_nothing_acknowledged_on_postgres() {
         println!("skipped kill_9_loses_nothing_acknowledged_on_postgres: ZCRED_TEST_DATABASE_URL is not set");
         return;
     };
-    let dir = std::env::temp_dir().join(format!("zcred-crash-pg-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("crash-pg");
     std::fs::create_dir_all(&dir).unwrap();
     let data = dir.display().to_string();
     let schema = crate::serve::pg_schema("zcred_crash");

@@ -1208,8 +1208,7 @@ fn verify_export(export_args: &[&str], stream: &str, check_gone: bool) {
 
 /// The lifecycle on SQLite in a fresh data directory named by `tag`, and its export verified.
 fn lifecycle_on_sqlite_as(tag: &str, encrypted: bool) {
-    let dir = std::env::temp_dir().join(format!("zcred-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch(tag);
     let data = dir.display().to_string();
     lifecycle(&["--data-dir", &data], true, encrypted);
     verify_export(&["--data-dir", &data], &format!("{data}/export.cesr"), true);
@@ -1234,8 +1233,7 @@ fn lifecycle_on_postgres() {
         println!("skipped lifecycle_on_postgres: ZCRED_TEST_DATABASE_URL is not set");
         return;
     };
-    let dir = std::env::temp_dir().join(format!("zcred-lifecycle-pg-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("lifecycle-pg");
     std::fs::create_dir_all(&dir).unwrap();
     let data = dir.display().to_string();
     let schema = crate::serve::pg_schema("zcred_life");
@@ -1329,8 +1327,7 @@ impl Issuing {
 /// log still verifies offline.
 #[test]
 fn batch_submit_on_sqlite() {
-    let dir = std::env::temp_dir().join(format!("zcred-batch-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("batch");
     let data = dir.display().to_string();
     let store = ["--data-dir", data.as_str()];
     let Issuing {

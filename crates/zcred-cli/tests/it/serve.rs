@@ -695,8 +695,7 @@ fn onboarding(server: &Server, key: &str, store_args: &[&str]) {
 
 #[test]
 fn serve_on_sqlite() {
-    let dir = std::env::temp_dir().join(format!("zcred-serve-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("serve");
     let data = dir.display().to_string();
     story(&["--data-dir", &data]);
     // What the server recorded exports as a stream that verifies offline: the issuer's KEL
@@ -757,8 +756,7 @@ fn serve_on_postgres() {
         println!("skipped serve_on_postgres: ZCRED_TEST_DATABASE_URL is not set");
         return;
     };
-    let dir = std::env::temp_dir().join(format!("zcred-serve-pg-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("serve-pg");
     let data = dir.display().to_string();
     // A schema of its own (the test database is shared and kept between runs), dropped after.
     let schema = pg_schema("zcred_cli");
