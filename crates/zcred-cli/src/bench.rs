@@ -195,6 +195,15 @@ impl Served {
         Ok(started.elapsed())
     }
 
+    /// The server's store, as the commands that open one take it.
+    fn store_args(&self) -> crate::StoreArgs {
+        crate::StoreArgs {
+            data_dir: self.dir.clone(),
+            database_url: self.schema.as_ref().map(|(url, _)| url.clone()),
+            database_schema: self.schema.as_ref().map(|(_, schema)| schema.clone()),
+        }
+    }
+
     fn admin(&self, args: &[&str]) -> Result<Value, Failure> {
         let store: Vec<&str> = self.store.iter().map(String::as_str).collect();
         zcred(&[args, &store].concat())

@@ -3,6 +3,36 @@
 //! Every command prints JSON on stdout. Bad input exits non-zero with a one-line error on stderr
 //! (`zcred: <what is wrong>`); a verification that ran and failed prints its report and exits 1.
 
+/// Runs `job` with the store `args` name: PostgreSQL when a URL is given, else the SQLite file
+/// in the data directory (created when missing).
+macro_rules! with_store {
+    ($args:expr, |$store:ident, $kind:ident| $job:expr) => {{
+        match &$args.database_url {
+            Some(url) => {
+                let $store = zcred_store_postgres::PostgresStore::connect_in_schema(
+                    url,
+                    $args.database_schema.as_deref(),
+                )
+                .await
+                .map_err(|e| bad(format!("--database-url: {e}")))?;
+                let $kind = "postgresql";
+                let result = $job;
+                $store.close().await;
+                result
+            }
+            None => {
+                let $store = zcred_store_sqlite::SqliteStore::open_dir(&$args.data_dir)
+                    .await
+                    .map_err(|e| bad(format!("--data-dir: {e}")))?;
+                let $kind = "sqlite";
+                let result = $job;
+                $store.close().await;
+                result
+            }
+        }
+    }};
+}
+
 mod bench;
 mod client;
 mod vp;
@@ -554,36 +584,6 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .enable_all()
         .build()
         .map_err(|e| bad(format!("starting the runtime: {e}")))
-}
-
-/// Runs `job` with the store `args` name: PostgreSQL when a URL is given, else the SQLite file
-/// in the data directory (created when missing).
-macro_rules! with_store {
-    ($args:expr, |$store:ident, $kind:ident| $job:expr) => {{
-        match &$args.database_url {
-            Some(url) => {
-                let $store = zcred_store_postgres::PostgresStore::connect_in_schema(
-                    url,
-                    $args.database_schema.as_deref(),
-                )
-                .await
-                .map_err(|e| bad(format!("--database-url: {e}")))?;
-                let $kind = "postgresql";
-                let result = $job;
-                $store.close().await;
-                result
-            }
-            None => {
-                let $store = zcred_store_sqlite::SqliteStore::open_dir(&$args.data_dir)
-                    .await
-                    .map_err(|e| bad(format!("--data-dir: {e}")))?;
-                let $kind = "sqlite";
-                let result = $job;
-                $store.close().await;
-                result
-            }
-        }
-    }};
 }
 
 /// The store's log as one stream. The embedded database must exist already: exporting never

@@ -151,28 +151,9 @@ where
 
 /// Seeds `n` more credentials into the bench server's store (the server is stopped).
 fn seed_store(served: &Served, filler: &mut Filler, n: usize) -> Result<(), Failure> {
-    let rt = runtime()?;
-    rt.block_on(async {
-        match &served.schema {
-            Some((url, schema)) => {
-                let store =
-                    zcred_store_postgres::PostgresStore::connect_in_schema(url, Some(schema))
-                        .await
-                        .map_err(|e| bad(format!("--database-url: {e}")))?;
-                let seeded = seed(store.clone(), filler, n).await;
-                store.close().await;
-                seeded
-            }
-            None => {
-                let store = zcred_store_sqlite::SqliteStore::open_dir(&served.dir)
-                    .await
-                    .map_err(|e| bad(format!("the bench's data directory: {e}")))?;
-                let seeded = seed(store.clone(), filler, n).await;
-                store.close().await;
-                seeded
-            }
-        }
-    })
+    let args = served.store_args();
+    runtime()?
+        .block_on(async { with_store!(args, |store, _kind| seed(store.clone(), filler, n).await) })
 }
 
 /// Waits (at most `limit`) until the machine's CPUs were 90 % idle over one second: after a
@@ -297,9 +278,7 @@ pub(super) fn status_scale(args: &ScaleArgs) -> Result<Value, Failure> {
         Ok::<_, Failure>((holder, vc_id, vp))
     })?;
     let holder_key = holder.api_key().to_owned();
-    let record = rt
-        .block_on(read_record(&served, &vc_id))
-        .map_err(|e| bad(format!("reading the issued credential's record: {e}")))?;
+    let record = rt.block_on(read_record(&served, &vc_id))?;
     drop(rt);
     let mut filler = Filler::new(record)?;
     let mut steps = Vec::new();
@@ -349,27 +328,14 @@ pub(super) fn status_scale(args: &ScaleArgs) -> Result<Value, Failure> {
 }
 
 /// The stored record of `vc_id`, as JSON.
-async fn read_record(served: &Served, vc_id: &str) -> Result<Value, String> {
+async fn read_record(served: &Served, vc_id: &str) -> Result<Value, Failure> {
     use zcred_store::LedgerStore as _;
+    let args = served.store_args();
     let key = format!("{}{vc_id}", zcred_server::vc::RECORD_PREFIX);
-    let text = match &served.schema {
-        Some((url, schema)) => {
-            let store = zcred_store_postgres::PostgresStore::connect_in_schema(url, Some(schema))
-                .await
-                .map_err(|e| e.to_string())?;
-            let text = store.state(&key).await.map_err(|e| e.to_string());
-            store.close().await;
-            text?
-        }
-        None => {
-            let store = zcred_store_sqlite::SqliteStore::open_dir(&served.dir)
-                .await
-                .map_err(|e| e.to_string())?;
-            let text = store.state(&key).await.map_err(|e| e.to_string());
-            store.close().await;
-            text?
-        }
-    };
-    let text = text.ok_or("no record")?;
-    serde_json::from_str(&text).map_err(|e| e.to_string())
+    let text = with_store!(args, |store, _kind| store
+        .state(&key)
+        .await
+        .map_err(|e| bad(format!("reading {key}: {e}"))))?;
+    let text = text.ok_or_else(|| bad(format!("no record {key}")))?;
+    serde_json::from_str(&text).map_err(|e| bad(format!("the record {key}: {e}")))
 }
