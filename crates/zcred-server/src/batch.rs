@@ -50,6 +50,9 @@ impl Default for BbsVerifier {
     }
 }
 
+/// One signature to check: the key, the messages (scalars), the signature.
+pub type Check = (PublicKey, Vec<Message>, Signature);
+
 impl BbsVerifier {
     /// Checks `signature` over `messages` under `key`. The outer `Err` is a failure of the
     /// checking itself (a bug), never a verdict on the signature.
@@ -59,23 +62,51 @@ impl BbsVerifier {
         messages: Vec<Message>,
         signature: Signature,
     ) -> Result<Result<(), BbsError>, String> {
+        let mut verdicts = self.verify_all(vec![(key, messages, signature)]).await?;
+        verdicts
+            .pop()
+            .ok_or_else(|| "the BBS+ check gave no verdict".to_owned())
+    }
+
+    /// Checks every one of `checks`, all queued at once (so they are checked together, with
+    /// whatever else is queued); a verdict for each, in order. The outer `Err` is a failure of
+    /// the checking itself (a bug), never a verdict on a signature.
+    pub async fn verify_all(
+        &self,
+        checks: Vec<Check>,
+    ) -> Result<Vec<Result<(), BbsError>>, String> {
         let Some(jobs) = &self.jobs else {
             // No thread could be started: check on the blocking pool, one by one.
-            return tokio::task::spawn_blocking(move || key.verify_messages(&messages, &signature))
-                .await
-                .map_err(|e| format!("the BBS+ check failed: {e}"));
-        };
-        let (reply, answer) = oneshot::channel();
-        jobs.send(Job {
-            key,
-            messages,
-            signature,
-            reply,
-        })
-        .map_err(|_| "the BBS+ checking thread has stopped".to_owned())?;
-        answer
+            return tokio::task::spawn_blocking(move || {
+                checks
+                    .iter()
+                    .map(|(key, messages, signature)| key.verify_messages(messages, signature))
+                    .collect()
+            })
             .await
-            .map_err(|_| "the BBS+ check failed without an answer".to_owned())
+            .map_err(|e| format!("the BBS+ check failed: {e}"));
+        };
+        let mut answers = Vec::with_capacity(checks.len());
+        for (key, messages, signature) in checks {
+            let (reply, answer) = oneshot::channel();
+            jobs.send(Job {
+                key,
+                messages,
+                signature,
+                reply,
+            })
+            .map_err(|_| "the BBS+ checking thread has stopped".to_owned())?;
+            answers.push(answer);
+        }
+        let mut verdicts = Vec::with_capacity(answers.len());
+        for answer in answers {
+            verdicts.push(
+                answer
+                    .await
+                    .map_err(|_| "the BBS+ check failed without an answer".to_owned())?,
+            );
+        }
+        Ok(verdicts)
     }
 }
 

@@ -1237,8 +1237,9 @@ fn in_item(index: usize, mut e: ApiError) -> ApiError {
 }
 
 /// `POST /zcred/v1/vc/submit/batch`: many 8.3 submits of one issuer, all or nothing. Each item
-/// is checked as 8.3 checks it; the BBS+ signatures are checked together (one multi-pairing);
-/// the issuances are recorded in one transaction, each `iss` with its own agent `ixn`.
+/// is checked as 8.3 checks it; the BBS+ signatures all go to the submits' checking queue at
+/// once ([`crate::batch`]: checked together, a bad one found and named); the issuances are
+/// recorded in one transaction, each `iss` with its own agent `ixn`.
 pub async fn submit_batch<S: Store>(
     State(state): State<AppState<S>>,
     Extension(caller): Extension<Caller>,
@@ -1300,24 +1301,16 @@ pub async fn submit_batch<S: Store>(
                 .map_err(|e| in_item(i, e))?,
         );
     }
-    let batch: Vec<(bbs::PublicKey, Vec<bbs::Message>, bbs::Signature)> = submissions
+    let checks = submissions
         .iter()
         .map(|s| (s.bbs_key.clone(), s.messages.clone(), s.bbs_sig.clone()))
         .collect();
-    let refused = tokio::task::spawn_blocking(move || {
-        let items: Vec<bbs::BatchItem<'_>> =
-            batch.iter().map(|(k, m, s)| (k, m.as_slice(), s)).collect();
-        if bbs::verify_batch(&items, &mut OsRng).is_ok() {
-            return None;
-        }
-        // Which one: the first that fails alone.
-        batch
-            .iter()
-            .position(|(k, m, s)| k.verify_messages(m, s).is_err())
-    })
-    .await
-    .map_err(ApiError::internal)?;
-    if let Some(i) = refused {
+    let verdicts = state
+        .bbs_verifier()
+        .verify_all(checks)
+        .await
+        .map_err(ApiError::internal)?;
+    if let Some(i) = verdicts.iter().position(Result::is_err) {
         return Err(in_item(i, submissions[i].bbs_refused()));
     }
     let answers: Vec<Value> = submissions
