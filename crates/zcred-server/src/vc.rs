@@ -1029,11 +1029,12 @@ async fn submitted<S: Store>(
     })
 }
 
-/// Checks a submit's Ed25519 signature and BBS+ key and builds the credential it issues; the
-/// BBS+ signature is left to the caller (alone or in a batch).
-async fn submission<S: Store>(
-    state: &AppState<S>,
+/// Checks a submit's Ed25519 signature and BBS+ key (against `listed`, the issuer's DID
+/// attributes) and builds the credential it issues; the BBS+ signature is left to the caller
+/// (alone or in a batch).
+fn submission(
     submitted: Submitted,
+    listed: &[attributes::DidAttribute],
     now: OffsetDateTime,
 ) -> Result<Submission, ApiError> {
     let Submitted {
@@ -1065,9 +1066,6 @@ async fn submission<S: Store>(
         ApiError::signature_mismatch("ed25519SignData does not verify over ed25519Blob")
             .at("/ed25519SignData")
     })?;
-    let listed = state
-        .ledger(|l| attributes::list(l, &issuer.prefix))
-        .await?;
     let bbs_multibase = bbs_key.to_multibase();
     let attribute = listed
         .iter()
@@ -1153,6 +1151,15 @@ async fn submission<S: Store>(
     })
 }
 
+/// The DID attributes of `issuer` (its BBS+ keys among them), from the ledger.
+async fn issuer_attributes<S: Store>(
+    state: &AppState<S>,
+    issuer: &Issuer,
+) -> Result<Vec<attributes::DidAttribute>, ApiError> {
+    let prefix = issuer.prefix.clone();
+    state.ledger(move |l| attributes::list(l, &prefix)).await
+}
+
 /// Records the issuance of every `submissions` (one agent `ixn` per `iss`) and the quota
 /// count, in one transaction; returns the `txHash` of each.
 async fn issue_all<S: Store>(
@@ -1208,7 +1215,8 @@ pub async fn submit<S: Store>(
     let now = OffsetDateTime::now_utc();
     let counted = quota(&state, &caller, now, 1).await?;
     let (vc_id, issuer) = (submitted.vc_id.clone(), submitted.issuer.clone());
-    let submission = submission(&state, submitted, now).await?;
+    let listed = issuer_attributes(&state, &issuer).await?;
+    let submission = submission(submitted, &listed, now)?;
     let checked = state
         .bbs_verifier()
         .verify(
@@ -1293,14 +1301,13 @@ pub async fn submit_batch<S: Store>(
     let issuer = all[0].issuer.clone();
     let now = OffsetDateTime::now_utc();
     let counted = quota(&state, &caller, now, all.len() as u64).await?;
-    let mut submissions = Vec::with_capacity(all.len());
-    for (i, one) in all.into_iter().enumerate() {
-        submissions.push(
-            submission(&state, one, now)
-                .await
-                .map_err(|e| in_item(i, e))?,
-        );
-    }
+    // One issuer: its DID attributes are read once for the whole batch.
+    let listed = issuer_attributes(&state, &issuer).await?;
+    let submissions = all
+        .into_iter()
+        .enumerate()
+        .map(|(i, one)| submission(one, &listed, now).map_err(|e| in_item(i, e)))
+        .collect::<Result<Vec<_>, _>>()?;
     let checks = submissions
         .iter()
         .map(|s| (s.bbs_key.clone(), s.messages.clone(), s.bbs_sig.clone()))
