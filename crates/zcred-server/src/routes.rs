@@ -519,7 +519,7 @@ pub const ROUTES: &[Route] = &[
                 "Which key signed (default false: the holder)",
             ),
         ],
-        statuses: &[200, 400, 401, 404, 409, 410],
+        statuses: &[200, 400, 401, 403, 404, 409, 410],
         twin: None,
     },
     Route {
@@ -664,7 +664,7 @@ pub const ROUTES: &[Route] = &[
         "/cred/v1/vc/download",
         "vc",
         "Download VC (8.4), end-to-end encrypted (api.md §6)",
-        &[200, 400, 401, 404, 409, 410],
+        &[200, 400, 401, 403, 404, 409, 410],
     ),
     enc_twin(
         "/cred/v1/vp/enc/create",

@@ -55,6 +55,8 @@ pub(crate) fn signers(blob: &Value, key: &SigningKey) -> Value {
 /// An onboarded issuer: its keys and its issuer-bound API key.
 pub(crate) struct Issuer {
     pub(crate) key: SigningKey,
+    /// The pre-committed next key (what a rotation makes current).
+    pub(crate) next: SigningKey,
     pub(crate) bbs: bbs::KeyPair,
     pub(crate) did: String,
     pub(crate) api_key: String,
@@ -129,6 +131,7 @@ pub(crate) fn onboard(server: &Server, si_key: &str, admin: &str) -> Issuer {
     assert_eq!(bound.0, 200, "{:?}", bound.2);
     Issuer {
         key,
+        next,
         bbs: pair,
         did,
         api_key: bound.2["object"]["apiKey"].as_str().unwrap().to_owned(),
@@ -152,7 +155,7 @@ pub(crate) fn approve(server: &Server, admin: &str, did: &str) {
     );
 }
 
-fn template(issuer: &Issuer, name: &str) -> Value {
+pub(crate) fn template(issuer: &Issuer, name: &str) -> Value {
     json!({
         "templateName": name,
         "issuerZid": issuer.did,
@@ -215,7 +218,7 @@ pub(crate) fn canonical_json(v: &Value) -> String {
 }
 
 /// Create + sign + submit for `vc_id`; returns the submit request (to replay it).
-fn issue_request(server: &Server, issuer: &Issuer, vc_id: &str, create: Value) -> Value {
+pub(crate) fn issue_request(server: &Server, issuer: &Issuer, vc_id: &str, create: Value) -> Value {
     let created = accepted(server, &issuer.api_key, "/cred/v1/vc/create", &create);
     let input = hex::decode(created["ed25519Blob"].as_str().unwrap()).unwrap();
     let messages: Vec<Vec<u8>> = created["bbsBlsBase64"]

@@ -1,6 +1,7 @@
 //! Integration tests for the `zcred` binary: each runs the built executable as a user would.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
+mod authz;
 mod bbs_utils;
 mod bench;
 mod client;

@@ -219,14 +219,26 @@ impl Server {
     /// POSTs `body` sealed to the `/enc/` route `path`; returns the status and the answer (opened
     /// when 200, in the clear otherwise).
     pub(crate) fn post_sealed(&self, path: &str, key: &str, body: &Value) -> (u16, Value) {
+        self.post_sealed_by(path, key, Some(key), body)
+    }
+
+    /// [`Server::post_sealed`] with the server's keys fetched with `fetch_key` and `auth` (any
+    /// or none) as the request's `Authorization`.
+    pub(crate) fn post_sealed_by(
+        &self,
+        path: &str,
+        fetch_key: &str,
+        auth: Option<&str>,
+        body: &Value,
+    ) -> (u16, Value) {
         let (sealed, channel) = self
-            .enc_key(key)
+            .enc_key(fetch_key)
             .seal_request(path, body.to_string().as_bytes(), now_ms())
             .unwrap();
         let (status, head, answer) = self.exchange(
             "POST",
             path,
-            Some(key),
+            auth,
             &[
                 ("Content-Type", "text/plain"),
                 ("keyId", &sealed.key_id),
