@@ -20,6 +20,10 @@ impl<S: Send + Sync> FromRequest<S> for Body {
 
     async fn from_request(req: Request, _: &S) -> Result<Body, ApiError> {
         let bytes = read_limited(req.into_body(), BODY_LIMIT).await?;
+        // No body at all reads as `{}`: a missing member is then named as such.
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Body(Map::new()));
+        }
         match parse_strict(&bytes) {
             Ok(Value::Object(map)) => Ok(Body(map)),
             Ok(_) => Err(ApiError::invalid_request("the body must be a JSON object")),
@@ -27,7 +31,13 @@ impl<S: Send + Sync> FromRequest<S> for Body {
                 "member {pointer} appears twice"
             ))
             .at(pointer)),
-            Err(e @ JsonError::TooDeep { .. }) => Err(ApiError::invalid_request(e.to_string())),
+            Err(JsonError::TooDeep { pointer }) => Err(ApiError::invalid_request(
+                JsonError::TooDeep {
+                    pointer: pointer.clone(),
+                }
+                .to_string(),
+            )
+            .at(pointer)),
             Err(e) => Err(ApiError::invalid_request(e.to_string())),
         }
     }

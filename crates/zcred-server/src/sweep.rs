@@ -18,6 +18,7 @@ use std::time::Duration;
 use axum::extract::State;
 use serde_json::json;
 
+use crate::body::Body;
 use crate::error::{ApiError, Envelope};
 use crate::vc::{self, VcRecord};
 use crate::{AppState, Store};
@@ -103,8 +104,12 @@ pub async fn sweep_forever<S: Store>(state: AppState<S>) {
     }
 }
 
-/// `POST /zcred/v1/admin/sweep` `{}` → `{blobs, abandoned, bodies}`.
-pub async fn endpoint<S: Store>(State(state): State<AppState<S>>) -> Result<Envelope, ApiError> {
+/// `POST /zcred/v1/admin/sweep` `{}` → `{blobs, abandoned, bodies}`. Its body holds nothing,
+/// but is read like every other (a JSON object, at most 1 MiB).
+pub async fn endpoint<S: Store>(
+    State(state): State<AppState<S>>,
+    Body(_): Body,
+) -> Result<Envelope, ApiError> {
     let s = sweep(&state, crate::blobs::now_ms()).await?;
     Ok(Envelope(json!({
         "blobs": s.blobs,

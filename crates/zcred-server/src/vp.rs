@@ -32,6 +32,11 @@ use crate::{attributes, vc, AppState, Store};
 const KIND: &str = "vp";
 const CHALLENGE_PREFIX: &str = "challenge/";
 const CHALLENGE_TTL_DEFAULT: i64 = 300;
+/// Range proofs one presentation may ask for (each is a Bulletproofs++ proof to make and to
+/// check); an attribute at most once.
+pub const MAX_RANGE_PROOFS: usize = 8;
+/// Credentials one presentation may carry to `verify` (each is a BBS+ proof to check).
+pub const MAX_PRESENTED: usize = 10;
 
 /// The keys of issuer `did` from `ledger` at `now`: every Ed25519 key its KEL has held (current
 /// first) and its BBS+ keys valid now. `None` when the ledger has no KEL for it.
@@ -175,7 +180,14 @@ fn ranges(body: &Map<String, Value>) -> Result<Vec<RangeRequest>, ApiError> {
         ApiError::invalid_format("/rangeProof must be an array of {attribute, min, max}")
             .at("/rangeProof")
     })?;
-    items
+    if items.len() > MAX_RANGE_PROOFS {
+        return Err(ApiError::invalid_request(format!(
+            "/rangeProof asks for {} range proofs; a presentation may hold at most {MAX_RANGE_PROOFS}",
+            items.len()
+        ))
+        .at("/rangeProof"));
+    }
+    let ranges = items
         .iter()
         .enumerate()
         .map(|(i, item)| {
@@ -203,7 +215,17 @@ fn ranges(body: &Map<String, Value>) -> Result<Vec<RangeRequest>, ApiError> {
                 max: bound("max")?,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    for (i, range) in ranges.iter().enumerate() {
+        if ranges[..i].iter().any(|r| r.attribute == range.attribute) {
+            return Err(ApiError::invalid_request(format!(
+                "/rangeProof/{i}/attribute: {} already has a range proof; give one range per attribute",
+                range.attribute
+            ))
+            .at(format!("/rangeProof/{i}/attribute")));
+        }
+    }
+    Ok(ranges)
 }
 
 fn revealed(body: &Map<String, Value>) -> Result<Option<Vec<String>>, ApiError> {
@@ -361,6 +383,13 @@ pub async fn verify<S: Store>(
         .and_then(Value::as_array)
         .map(|a| a.iter().collect())
         .unwrap_or_default();
+    if credentials.len() > MAX_PRESENTED {
+        return Err(ApiError::invalid_request(format!(
+            "the presentation carries {} credentials; at most {MAX_PRESENTED} are verified in one call",
+            credentials.len()
+        ))
+        .at("/vpObject/verifiableCredential"));
+    }
     let snap = snapshot(&state, &credentials, now).await?;
     let tracked = match &expected {
         Some(c) => {

@@ -11,5 +11,6 @@ mod crash;
 mod encrypted;
 mod ledger;
 mod lifecycle;
+mod limits;
 mod presentation;
 mod serve;

@@ -100,14 +100,18 @@ impl Server {
             .spawn()
             .expect("zcred serve starts");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut line).unwrap();
         let ready: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
             let mut err = String::new();
             child.stderr.take().unwrap().read_to_string(&mut err).ok();
             panic!("no ready line ({e}): {line:?}; stderr: {err}")
         });
+        // Keep reading what the server writes (a line per request), so that a full pipe never
+        // blocks it.
+        let mut stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
         Server::adopt(child, ready["listening"].as_str().unwrap().to_owned())
     }
 
