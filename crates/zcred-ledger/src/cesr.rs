@@ -661,10 +661,15 @@ impl Attachments {
     /// The CESR text of the attachments, in a fixed group order (no `-V` wrapper, as keripy
     /// v1.2 writes by default).
     pub fn to_text(&self) -> String {
+        // A signature list: its counter and signatures. Inside a group (`-D`, `-F`, `-H`) the
+        // `-A` counter is written even for an empty list, since the reader expects it there.
+        fn sig_list(out: &mut String, c: Counter, list: &[Siger]) {
+            out.push_str(&c.encode(list.len()));
+            list.iter().for_each(|s| out.push_str(&s.qb64()));
+        }
         fn sigs(out: &mut String, c: Counter, list: &[Siger]) {
             if !list.is_empty() {
-                out.push_str(&c.encode(list.len()));
-                list.iter().for_each(|s| out.push_str(&s.qb64()));
+                sig_list(out, c, list);
             }
         }
         fn groups(out: &mut String, c: Counter, list: &[TransSigGroup]) {
@@ -674,7 +679,7 @@ impl Attachments {
                     out.push_str(&g.prefix);
                     out.push_str(&encode_seqner(g.sn));
                     out.push_str(&g.said);
-                    sigs(out, Counter::ControllerSigs, &g.sigs);
+                    sig_list(out, Counter::ControllerSigs, &g.sigs);
                 }
             }
         }
@@ -704,10 +709,12 @@ impl Attachments {
                 out.push_str(said);
             }
         }
-        for (pre, list) in &self.last_sigs {
-            out.push_str(&Counter::TransLastSigGroups.encode(1));
-            out.push_str(pre);
-            sigs(&mut out, Counter::ControllerSigs, list);
+        if !self.last_sigs.is_empty() {
+            out.push_str(&Counter::TransLastSigGroups.encode(self.last_sigs.len()));
+            for (pre, list) in &self.last_sigs {
+                out.push_str(pre);
+                sig_list(&mut out, Counter::ControllerSigs, list);
+            }
         }
         if !self.source_triples.is_empty() {
             out.push_str(&Counter::SealSourceTriples.encode(self.source_triples.len()));
@@ -756,6 +763,27 @@ mod tests {
             Matter::parse(&bad),
             Err(CesrError::Pad { what: "primitive" })
         );
+    }
+
+    /// Attachments read back from what `to_text` writes: several `-H` groups go under one
+    /// counter, and an empty signature list inside a group keeps its `-A` counter. (Both were
+    /// found by the `cesr_primitives` fuzz target.)
+    #[test]
+    fn attachments_round_trip() {
+        for text in [
+            "-FABDNBKsjJ0K7SrOhNovUYV5ObQIkq3GgFrr4UgozLJd4c30AAAAAAAAAAAAAAAAAAAAAAFEOZs-1XtuATEuoVhLV7dHMSrVQ3nynVXJTJqF3wz9K1I-AAA",
+            &format!(
+                "-HAC{}-AAA{}-AAA",
+                digest(b"one"),
+                digest(b"two")
+            ),
+        ] {
+            let (read, used) = Attachments::read(text).unwrap();
+            assert_eq!(used, text.len());
+            let written = read.to_text();
+            assert_eq!(written, text);
+            assert_eq!(Attachments::read(&written).unwrap(), (read, written.len()));
+        }
     }
 
     #[test]

@@ -54,8 +54,11 @@ pub const SECRET_KEY_LEN: usize = 32;
 pub const PUBLIC_KEY_LEN: usize = 96;
 /// Length of a signature in bytes.
 pub const SIGNATURE_LEN: usize = 112;
-/// The most messages one signature may cover (the proof header counts them in a `u16`).
-pub const MAX_MESSAGES: usize = u16::MAX as usize;
+/// The most messages one signature may cover. Deriving the generators is linear in the count
+/// (a hash to the curve each), so the bound caps what a hostile signature or proof can make a
+/// verifier do; zcred's credentials stay far below it (at most 1,000 attribute messages, api
+/// limits in ARCHITECTURE.md). The proof header counts messages in a `u16`.
+pub const MAX_MESSAGES: usize = 2048;
 
 /// Why a BBS+ operation failed. `InvalidSignature` and `InvalidProof` mean "checked, and it does
 /// not verify"; the others mean the input could not be checked.

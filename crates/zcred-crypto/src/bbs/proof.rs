@@ -355,11 +355,14 @@ pub(crate) fn check(
         ));
     }
     let n = header.message_count;
-    let gens = public_key.generators(n)?;
     let body = &proof[offset..];
-    if body.len() < 3 * 48 + 4 {
+    // The length the header implies, checked before any work that grows with the count it
+    // claims (the generators): a short proof claiming many messages costs nothing to refuse.
+    let hidden_count = n - header.revealed.len();
+    if body.len() != 3 * 48 + 4 + SchnorrProof::len(2) + SchnorrProof::len(2 + hidden_count) {
         return Err(BbsError::Malformed(WHAT));
     }
+    let gens = public_key.generators(n)?;
     let a_prime = read_g1(&body[..48])?;
     let a_bar = read_g1(&body[48..96])?;
     let d = read_g1(&body[96..144])?;
@@ -434,6 +437,35 @@ mod tests {
         let (header, offset) = parse_proof_header(&framed).unwrap();
         assert_eq!(header.revealed, revealed);
         assert_eq!(offset, 4);
+    }
+
+    /// A proof whose header claims more messages than its body holds is malformed, and one
+    /// claiming more than [`MAX_MESSAGES`] is refused for its count, whatever its length.
+    /// (The fuzz targets found that such a header made the verifier derive generators for
+    /// up to 65,535 messages before it looked at the length.)
+    #[test]
+    fn headers_claiming_many_messages() {
+        let kp = KeyPair::new(SecretKey::generate(&mut OsRng));
+        let msgs = ["id: did:zid:ab", "p.name: Ali"];
+        let sig = kp.sign(&msgs, &mut OsRng).unwrap();
+        let revealed: BTreeSet<usize> = [0].into_iter().collect();
+        let proof =
+            create_proof(kp.public(), &sig, &msgs, &revealed, b"nonce", &mut OsRng).unwrap();
+        let (_, offset) = parse_proof_header(&proof).unwrap();
+        for claimed in [3u16, 2000, MAX_MESSAGES as u16, u16::MAX] {
+            let mut framed = claimed.to_be_bytes().to_vec();
+            framed.extend(revealed_to_bitvector(claimed as usize, &revealed));
+            framed.extend_from_slice(&proof[offset..]);
+            assert_eq!(
+                verify_proof(kp.public(), &framed, &[msgs[0]], b"nonce"),
+                Err(BbsError::Malformed("BBS+ proof")),
+                "{claimed} messages claimed"
+            );
+        }
+        assert!(matches!(
+            kp.public().generators(MAX_MESSAGES + 1),
+            Err(BbsError::MessageCount(_))
+        ));
     }
 
     #[test]
