@@ -66,4 +66,25 @@ mod tests {
             r#"{"A":true,"a":null,"b":[{"a":"é/\"\\\n\u001f","z":1}],"é":1.5}"#
         );
     }
+    /// Canonical text read back gives the same value and text again, floats included (the
+    /// `canonical_json` fuzz target found floats drifting by an ulp without serde_json's
+    /// `float_roundtrip`).
+    #[test]
+    fn floats_read_back_exactly() {
+        for text in [
+            "2.2222222222222222e-7",
+            "0.30000000000000004",
+            "1.7976931348623157e308",
+        ] {
+            let value: Value = serde_json::from_str(text).unwrap();
+            let written = to_string(&value);
+            let again: Value = serde_json::from_str(&written).unwrap();
+            assert_eq!(again, value, "{text}");
+            assert_eq!(to_string(&again), written, "{text}");
+            assert_eq!(
+                value.as_f64().unwrap().to_string().parse::<f64>().unwrap(),
+                value.as_f64().unwrap()
+            );
+        }
+    }
 }
