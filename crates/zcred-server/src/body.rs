@@ -99,6 +99,26 @@ pub fn optional_string<'a>(
     }
 }
 
+/// An optional free-text member of at most `max` characters. Its length starts at 0 (api.md
+/// §7.1, §9.1 `remark`), so an empty string is no text, like an absent member or null.
+pub fn optional_text<'a>(
+    body: &'a Map<String, Value>,
+    name: &str,
+    max: usize,
+) -> Result<Option<&'a str>, ApiError> {
+    let text = match body.get(name) {
+        Some(Value::String(s)) if s.is_empty() => None,
+        _ => optional_string(body, name)?,
+    };
+    if text.is_some_and(|t| t.chars().count() > max) {
+        return Err(
+            ApiError::invalid_request(format!("/{name} is longer than {max} characters"))
+                .at(format!("/{name}")),
+        );
+    }
+    Ok(text)
+}
+
 /// A required array member with `min..=max` entries.
 pub fn array<'a>(
     body: &'a Map<String, Value>,
@@ -142,4 +162,42 @@ pub fn signature(
     };
     zcred_crypto::zetrix::Signature::from_hex(text)
         .map_err(|e| ApiError::invalid_signature_format(format!("{pointer}: {e}")).at(pointer))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn body(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn free_text_may_be_empty() {
+        let read = |v: Value| {
+            optional_text(&body(json!({ "remark": v })), "remark", 4).map(|t| t.map(str::to_owned))
+        };
+        assert_eq!(read(json!("")).unwrap(), None);
+        assert_eq!(read(Value::Null).unwrap(), None);
+        assert_eq!(optional_text(&Map::new(), "remark", 4).unwrap(), None);
+        assert_eq!(read(json!("four")).unwrap().as_deref(), Some("four"));
+        assert_eq!(
+            read(json!("ünï")).unwrap().as_deref(),
+            Some("ünï"),
+            "characters, not bytes"
+        );
+        let long = read(json!("fives")).unwrap_err();
+        assert_eq!(long.status, 400);
+        assert_eq!(long.message.field.as_deref(), Some("/remark"));
+        let typed = read(json!(4)).unwrap_err();
+        assert_eq!(typed.message.code, "INVALID_FORMAT");
+        // A required string stays required: empty is missing.
+        let missing = string(&body(json!({ "name": "" })), "name").unwrap_err();
+        assert_eq!(missing.message.code, "MISSING_FIELD");
+    }
 }

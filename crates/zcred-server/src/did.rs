@@ -2,6 +2,7 @@
 //! Resolver's envelope (`didDocument`, `didResolutionMetadata`, `didDocumentMetadata`). Public:
 //! no API key. The DID stays after a rotation; `#controllerKey` is the current key.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -25,8 +26,14 @@ fn failure(status: StatusCode, error: &str, message: String) -> Response {
 /// The handler.
 pub async fn resolve<S: Store>(
     State(state): State<AppState<S>>,
-    Path(did): Path<String>,
+    did: Result<Path<String>, PathRejection>,
 ) -> Response {
+    // A path segment that does not decode (percent-encoded bytes that are not UTF-8) is a bad
+    // DID like any other: the resolver's envelope, not axum's plain-text rejection.
+    let did = match did {
+        Ok(Path(did)) => did,
+        Err(e) => return failure(StatusCode::BAD_REQUEST, "invalidDid", e.body_text()),
+    };
     let did = match Did::parse(&did) {
         Ok(did) => did,
         Err(e) => return failure(StatusCode::BAD_REQUEST, "invalidDid", e.to_string()),
@@ -128,4 +135,41 @@ pub async fn resolve<S: Store>(
         },
     }))
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use crate::testing::{exchange, service};
+
+    async fn resolve(path: &str) -> (u16, String, Value) {
+        let head = format!("GET /1.0/identifiers/{path} HTTP/1.1");
+        let answer = exchange(service().await, &head, "").await;
+        let body = serde_json::from_str(&answer.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {answer:?}"));
+        (answer.status, answer.content_type, body)
+    }
+
+    #[tokio::test]
+    async fn a_did_that_does_not_decode_is_a_bad_did_in_the_resolver_envelope() {
+        // %FF is not UTF-8: axum's own rejection would be a text/plain 400.
+        let (status, content_type, body) = resolve("%FF").await;
+        assert_eq!(status, 400);
+        assert_eq!(content_type, "application/json");
+        assert_eq!(body["didResolutionMetadata"]["error"], "invalidDid");
+        assert!(body["didDocument"].is_null(), "{body}");
+        assert_eq!(body["didDocumentMetadata"], serde_json::json!({}));
+    }
+
+    #[tokio::test]
+    async fn bad_and_unknown_dids_keep_their_answers() {
+        let (status, _, body) = resolve("did:zid:xyz").await;
+        assert_eq!(status, 400);
+        assert_eq!(body["didResolutionMetadata"]["error"], "invalidDid");
+        let unknown = format!("did:zid:{}", "1".repeat(64));
+        let (status, _, body) = resolve(&unknown).await;
+        assert!(status == 400 || status == 404, "{status} {body}");
+        assert!(body["didDocument"].is_null());
+    }
 }

@@ -340,3 +340,82 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("shutting down: finishing requests in flight");
 }
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! The real router on a loopback port over a memory store, for tests that need HTTP as a
+    //! client sends it (raw bytes, so that what a client library would refuse can be sent).
+
+    use std::io::{Read, Write};
+
+    use zcred_store::{Journal, MemoryStore};
+
+    /// An answer: status, `Content-Type`, body.
+    #[derive(Debug)]
+    pub(crate) struct Answer {
+        pub(crate) status: u16,
+        pub(crate) content_type: String,
+        pub(crate) body: String,
+    }
+
+    /// A service over an empty memory store.
+    pub(crate) async fn service() -> crate::AppState<MemoryStore> {
+        let journal = Journal::open(MemoryStore::new(), Default::default())
+            .await
+            .unwrap();
+        crate::AppState::new(journal, crate::keys::MasterKey::generate())
+    }
+
+    /// A new API key of `state`'s store on the `unlimited` plan.
+    pub(crate) async fn api_key(state: &crate::AppState<MemoryStore>) -> String {
+        use zcred_store::AccessStore as _;
+        let store = state.journal().store();
+        let plan = crate::access::plan_for_key(store, "unlimited")
+            .await
+            .unwrap();
+        let (text, record) = crate::access::new_key(&plan, None, 0);
+        store.put_api_key(record).await.unwrap();
+        text.to_string()
+    }
+
+    /// Sends `head` (the request line and headers, `\r\n`-separated, without the blank line)
+    /// and `body` to `state`'s service, and reads the answer.
+    pub(crate) async fn exchange(
+        state: crate::AppState<MemoryStore>,
+        head: &str,
+        body: &str,
+    ) -> Answer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let server = tokio::spawn(crate::serve(listener, state, std::future::pending()));
+        let request = format!(
+            "{head}\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let raw = tokio::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(address).unwrap();
+            stream.write_all(request.as_bytes()).unwrap();
+            let mut raw = String::new();
+            stream.read_to_string(&mut raw).unwrap();
+            raw
+        })
+        .await
+        .unwrap();
+        server.abort();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        let content_type = head
+            .lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("content-type")
+                    .then(|| value.trim().to_owned())
+            })
+            .unwrap_or_default();
+        Answer {
+            status,
+            content_type,
+            body: body.to_owned(),
+        }
+    }
+}

@@ -46,6 +46,23 @@ pub enum Kind {
     Values,
 }
 
+/// What a body member's value must be beyond its [`Kind`] (JSON Schema keywords in the
+/// document). A string member is never empty unless its rule says so: the readers take an
+/// empty string for a missing member (400 `MISSING_FIELD`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Nothing more.
+    Any,
+    /// A string matching this regular expression.
+    Pattern(&'static str),
+    /// A string of `min..=max` characters, or an array of `min..=max` entries.
+    Len(u32, u32),
+    /// An integer in `min..=max`.
+    Range(i64, i64),
+    /// An integer in `min..=max`, or `null`.
+    RangeOrNull(i64, i64),
+}
+
 /// One member of a request body.
 #[derive(Debug, Clone, Copy)]
 pub struct Field {
@@ -53,10 +70,36 @@ pub struct Field {
     pub name: &'static str,
     /// Its type.
     pub kind: Kind,
-    /// Required (members that have an alias are not: the alias may stand for them).
+    /// Required (a member with aliases: it or all of its aliases).
     pub required: bool,
     /// What it is.
     pub about: &'static str,
+    /// What its value must further be.
+    pub rule: Rule,
+    /// The member this one is an alias of (sending both is 400).
+    pub alias_of: Option<&'static str>,
+    /// The members of each entry of an array of objects.
+    pub items: &'static [Field],
+}
+
+impl Field {
+    /// The member, with `rule`.
+    const fn with(self, rule: Rule) -> Field {
+        Field { rule, ..self }
+    }
+
+    /// The member, an array of objects with the members `items`.
+    const fn of(self, items: &'static [Field]) -> Field {
+        Field { items, ..self }
+    }
+
+    /// The member, as an alias of `canonical`.
+    const fn alias_of(self, canonical: &'static str) -> Field {
+        Field {
+            alias_of: Some(canonical),
+            ..self
+        }
+    }
 }
 
 const fn req(name: &'static str, kind: Kind, about: &'static str) -> Field {
@@ -65,6 +108,9 @@ const fn req(name: &'static str, kind: Kind, about: &'static str) -> Field {
         kind,
         required: true,
         about,
+        rule: Rule::Any,
+        alias_of: None,
+        items: &[],
     }
 }
 
@@ -74,8 +120,25 @@ const fn opt(name: &'static str, kind: Kind, about: &'static str) -> Field {
         kind,
         required: false,
         about,
+        rule: Rule::Any,
+        alias_of: None,
+        items: &[],
     }
 }
+
+/// A DID (api.md §2.1; uppercase hex is accepted); templateId and vcId have the same form.
+const DID_PATTERN: &str = "^did:zid:[0-9a-fA-F]{64}$";
+const DID_FORM: Rule = Rule::Pattern(DID_PATTERN);
+/// A Zetrix Ed25519 public key (api.md §2.2): `b001`, the key, a checksum; any case.
+const ZETRIX_KEY: Rule = Rule::Pattern("^[bB]001[0-9a-fA-F]{72}$");
+/// An Ed25519 signature, 128 hex characters in either case (api.md §2.4).
+const SIGNATURE: Rule = Rule::Pattern("^[0-9a-fA-F]{128}$");
+/// A BBS+ public or secret key, multibase base58btc (api.md §2.5).
+const BBS_KEY: Rule = Rule::Pattern("^z[1-9A-HJ-NP-Za-km-z]+$");
+/// A BBS+ signature, multibase base64url (api.md §2.5).
+const BBS_SIGNATURE: Rule = Rule::Pattern("^u[A-Za-z0-9_-]+$");
+/// A blobId: any string of 1–64 characters on input (api.md §1.5).
+const BLOB_ID: Rule = Rule::Len(1, 64);
 
 /// One endpoint.
 #[derive(Debug, Clone, Copy)]
@@ -99,26 +162,121 @@ pub struct Route {
     pub twin: Option<&'static str>,
 }
 
-const SIGNED: &[Field] = &[
-    req("blobId", Kind::Str, "The blob handle from the matching create"),
+/// 8.3 Submit VC, and each item of a batch.
+const SUBMIT: &[Field] = &[
+    req("vcId", Kind::Str, "A CREATED record").with(DID_FORM),
+    req("ed25519PubKey", Kind::Str, "The issuer's key in force").with(ZETRIX_KEY),
+    req(
+        "ed25519SignData",
+        Kind::Str,
+        "Ed25519 (hex) over the hex-decoded `ed25519Blob`",
+    )
+    .with(SIGNATURE),
+    req(
+        "bbsBlsPubKey",
+        Kind::Str,
+        "The issuer's BBS+ key (alias `bbsB1sPubKey`)",
+    )
+    .with(BBS_KEY),
+    req(
+        "bbsBlsSignData",
+        Kind::Str,
+        "BBS+ signature (alias `bbsB1SignData`)",
+    )
+    .with(BBS_SIGNATURE),
+    opt("keyExpiry", Kind::Int, "Download window, 60–31 536 000 s")
+        .with(Rule::Range(60, 31_536_000)),
+];
+
+/// An entry of `signerList`.
+const SIGNER: &[Field] = &[
+    req(
+        "signBlob",
+        Kind::Str,
+        "Ed25519 (hex) over the hex-decoded blob",
+    )
+    .with(SIGNATURE),
+    req("publicKey", Kind::Str, "The Zetrix public key that made it").with(ZETRIX_KEY),
+];
+
+/// An attribute of `credentialFormat` (api.md §3).
+const ATTRIBUTE: &[Field] = &[
+    req("attribute", Kind::Str, "Display label, 1–128 characters").with(Rule::Len(1, 128)),
+    req("key", Kind::Str, "Member name in the credential; not `id`")
+        .with(Rule::Pattern("^[A-Za-z][A-Za-z0-9_]{0,63}$")),
+    req(
+        "format",
+        Kind::Str,
+        "STRING, NUMBER, DATE or IMAGE (any case; MIME `image/…` for IMAGE)",
+    ),
+    req(
+        "mandatory",
+        Kind::Bool,
+        "Must have a value by the end of 8.2",
+    ),
+    req(
+        "type",
+        Kind::Str,
+        "USER (the holder, 8.1), FIXED or APPLICATION (the issuer, 8.2); any case",
+    ),
     opt(
+        "rangeProvable",
+        Kind::Bool,
+        "A NUMBER of 64-bit integers that presentations may prove ranges of (OP-11)",
+    ),
+];
+
+/// An entry of `data`: one template's values.
+const VALUES: &[Field] = &[
+    req("templateId", Kind::Str, "The template").with(DID_FORM),
+    req(
+        "metadata",
+        Kind::Values,
+        "`{key: value}` (or `[{key, value}]`, or a JSON string of the object)",
+    ),
+];
+
+/// An entry of `rangeProof` (OP-11).
+const RANGE: &[Field] = &[
+    req(
+        "attribute",
+        Kind::Str,
+        "`<subjectKey>.<key>` of a hidden rangeProvable attribute",
+    ),
+    req("min", Kind::Int, "Lower bound, inclusive"),
+    req("max", Kind::Int, "Upper bound, inclusive"),
+];
+
+const SIGNED: &[Field] = &[
+    req("blobId", Kind::Str, "The blob handle from the matching create").with(BLOB_ID),
+    req(
         "signerList",
         Kind::Objects,
         "1–8 `{signBlob, publicKey}`: Ed25519 signatures (hex) over the hex-decoded blob, and the Zetrix public keys that made them",
-    ),
-    opt("signBlob", Kind::Str, "Alias: one signature, with `publicKey`"),
-    opt("publicKey", Kind::Str, "Alias: the key of `signBlob`"),
+    )
+    .with(Rule::Len(1, 8))
+    .of(SIGNER),
+    opt("signBlob", Kind::Str, "Alias: one signature, with `publicKey`")
+        .with(SIGNATURE)
+        .alias_of("signerList"),
+    opt("publicKey", Kind::Str, "Alias: the key of `signBlob`")
+        .with(ZETRIX_KEY)
+        .alias_of("signerList"),
 ];
 
-const TEMPLATE_NAME: Field = req("templateName", Kind::Str, "1–128 characters; a VC type");
-const ISSUER_ZID: Field = opt("issuerZid", Kind::Str, "The issuer DID (alias `issuerZID`)");
+const TEMPLATE_NAME: Field =
+    req("templateName", Kind::Str, "1–128 characters; a VC type").with(Rule::Len(1, 128));
+const ISSUER_ZID: Field =
+    req("issuerZid", Kind::Str, "The issuer DID (alias `issuerZID`)").with(DID_FORM);
 const FORMAT: Field = req(
     "credentialFormat",
     Kind::Objects,
     "1–100 attributes `{attribute, format, key, mandatory, type}` (api.md §3)",
-);
-const VERSION: Field = req("version", Kind::Str, "1–32 characters");
-const REMARK: Field = opt("remark", Kind::Str, "0–1024 characters");
+)
+.with(Rule::Len(1, 100))
+.of(ATTRIBUTE);
+const VERSION: Field = req("version", Kind::Str, "1–32 characters").with(Rule::Len(1, 32));
+const REMARK: Field = opt("remark", Kind::Str, "0–1024 characters").with(Rule::Len(0, 1024));
 
 const TEMPLATE: &[Field] = &[TEMPLATE_NAME, ISSUER_ZID, FORMAT, VERSION, REMARK];
 
@@ -135,7 +293,7 @@ const TEMPLATE_SIGNED_HERE: &[Field] = &[
     ),
 ];
 
-const DID: Field = req("did", Kind::Str, "The issuer DID (`did:zid:<hex>`)");
+const DID: Field = req("did", Kind::Str, "The issuer DID (`did:zid:<hex>`)").with(DID_FORM);
 
 /// An `/enc/` twin of the plain route `plain`.
 const fn enc_twin(
@@ -209,7 +367,8 @@ pub const ROUTES: &[Route] = &[
             "seed",
             Kind::Str,
             "A BIP-39 mnemonic (English, single spaces), or hex or base64 of at least 32 bytes; 1–1024 characters",
-        )],
+        )
+        .with(Rule::Len(1, 1024))],
         statuses: &[200, 400],
         twin: None,
     },
@@ -224,18 +383,22 @@ pub const ROUTES: &[Route] = &[
                 "publicKeyMultibase",
                 Kind::Str,
                 "The BBS+ public key (`z…`)",
-            ),
-            opt(
+            )
+            .with(BBS_KEY),
+            req(
                 "privateKeyMultibase",
                 Kind::Str,
                 "The BBS+ secret key (or `seed`)",
-            ),
+            )
+            .with(BBS_KEY),
             opt(
                 "seed",
                 Kind::Str,
                 "A seed to derive the key from (or `privateKeyMultibase`)",
-            ),
-            req("data", Kind::Strings, "1–256 base64 messages"),
+            )
+            .with(Rule::Len(1, 1024))
+            .alias_of("privateKeyMultibase"),
+            req("data", Kind::Strings, "1–256 base64 messages").with(Rule::Len(1, 256)),
         ],
         statuses: &[200, 400],
         twin: None,
@@ -251,12 +414,14 @@ pub const ROUTES: &[Route] = &[
                 "publicKey",
                 Kind::Str,
                 "The issuer's Zetrix public key (`b001…`)",
-            ),
+            )
+            .with(ZETRIX_KEY),
             opt(
                 "nextPublicKey",
                 Kind::Str,
                 "The pre-rotated next key (omitted: the KEL commits to `publicKey` itself)",
-            ),
+            )
+            .with(ZETRIX_KEY),
         ],
         statuses: &[200, 400, 403, 409],
         twin: None,
@@ -300,12 +465,13 @@ pub const ROUTES: &[Route] = &[
         access: Access::Key,
         body: &[
             DID,
-            opt("bbsPublicKey", Kind::Str, "A BBS+ public key (`z…`)"),
+            opt("bbsPublicKey", Kind::Str, "A BBS+ public key (`z…`)").with(BBS_KEY),
             opt(
                 "x25519PublicKey",
                 Kind::Str,
                 "An X25519 public key (base64url)",
-            ),
+            )
+            .with(Rule::Pattern("^[A-Za-z0-9_-]{43}=?$")),
             opt("validFrom", Kind::Str, "RFC 3339 (default now)"),
             opt("validUntil", Kind::Str, "RFC 3339 (default open)"),
         ],
@@ -334,8 +500,9 @@ pub const ROUTES: &[Route] = &[
                 "publicKey",
                 Kind::Str,
                 "The new key: the one the last establishment event committed to",
-            ),
-            opt("nextPublicKey", Kind::Str, "The new pre-rotated next key"),
+            )
+            .with(ZETRIX_KEY),
+            opt("nextPublicKey", Kind::Str, "The new pre-rotated next key").with(ZETRIX_KEY),
         ],
         statuses: &[200, 400, 403, 404, 409],
         twin: None,
@@ -418,24 +585,32 @@ pub const ROUTES: &[Route] = &[
         summary: "8.1 Apply VC (holder)",
         access: Access::Key,
         body: &[
-            opt(
+            req(
                 "data",
                 Kind::Objects,
                 "1–10 `{templateId, metadata}` (alias: top-level `templateId` + `metadata`)",
-            ),
-            opt("templateId", Kind::Str, "Alias: one template"),
-            opt("metadata", Kind::Values, "Alias: its values"),
+            )
+            .with(Rule::Len(1, 10))
+            .of(VALUES),
+            opt("templateId", Kind::Str, "Alias: one template")
+                .with(DID_FORM)
+                .alias_of("data"),
+            opt("metadata", Kind::Values, "Alias: its values").alias_of("data"),
             req(
                 "signData",
                 Kind::Str,
                 "Ed25519 (hex) over canonical JSON of `data` (OP-4)",
-            ),
-            opt(
+            )
+            .with(SIGNATURE),
+            req(
                 "publicKey",
                 Kind::Str,
                 "The holder key (alias `holderPublicKey`)",
-            ),
-            opt("holderPublicKey", Kind::Str, "Alias of `publicKey`"),
+            )
+            .with(ZETRIX_KEY),
+            opt("holderPublicKey", Kind::Str, "Alias of `publicKey`")
+                .with(ZETRIX_KEY)
+                .alias_of("publicKey"),
         ],
         statuses: &[200, 400, 401, 404, 409],
         twin: None,
@@ -447,16 +622,19 @@ pub const ROUTES: &[Route] = &[
         summary: "8.2 Create VC (issuer): the JWS input and the BBS+ messages",
         access: Access::Key,
         body: &[
-            req("vcId", Kind::Str, "From 8.1"),
-            opt("issuanceDate", Kind::Str, "Date (alias `issuanceData`)"),
+            req("vcId", Kind::Str, "From 8.1").with(DID_FORM),
+            req("issuanceDate", Kind::Str, "Date (alias `issuanceData`)"),
             opt("expirationDate", Kind::Str, "Date (alias `expiredDate`)"),
             opt(
                 "data",
                 Kind::Objects,
                 "The issuer's values `{templateId, metadata}`",
-            ),
-            opt("templateId", Kind::Str, "Alias: one template"),
-            opt("metadata", Kind::Values, "Alias: its values"),
+            )
+            .of(VALUES),
+            opt("templateId", Kind::Str, "Alias: one template")
+                .with(DID_FORM)
+                .alias_of("data"),
+            opt("metadata", Kind::Values, "Alias: its values").alias_of("data"),
         ],
         statuses: &[200, 400, 403, 404, 409],
         twin: None,
@@ -467,26 +645,7 @@ pub const ROUTES: &[Route] = &[
         tag: "vc",
         summary: "8.3 Submit VC (issuer): both signatures; records the issuance",
         access: Access::Key,
-        body: &[
-            req("vcId", Kind::Str, "A CREATED record"),
-            req("ed25519PubKey", Kind::Str, "The issuer's key in force"),
-            req(
-                "ed25519SignData",
-                Kind::Str,
-                "Ed25519 (hex) over the hex-decoded `ed25519Blob`",
-            ),
-            opt(
-                "bbsBlsPubKey",
-                Kind::Str,
-                "The issuer's BBS+ key (alias `bbsB1sPubKey`)",
-            ),
-            opt(
-                "bbsBlsSignData",
-                Kind::Str,
-                "BBS+ signature (alias `bbsB1SignData`)",
-            ),
-            opt("keyExpiry", Kind::Int, "Download window, 60–31 536 000 s"),
-        ],
+        body: SUBMIT,
         statuses: &[200, 400, 401, 403, 404, 409, 429],
         twin: None,
     },
@@ -500,7 +659,9 @@ pub const ROUTES: &[Route] = &[
             "items",
             Kind::Objects,
             "1–100 bodies of 8.3 Submit VC, each for a CREATED record of the same issuer; the answer's `vcs` holds `{vc, downloadExpiryDate}` for each, in order",
-        )],
+        )
+        .with(Rule::Len(1, 100))
+        .of(SUBMIT)],
         statuses: &[200, 400, 401, 403, 404, 409, 429],
         twin: None,
     },
@@ -511,8 +672,8 @@ pub const ROUTES: &[Route] = &[
         summary: "8.4 Download VC within its window",
         access: Access::Key,
         body: &[
-            req("vcId", Kind::Str, "The credential"),
-            req("signVcId", Kind::Str, "Ed25519 (hex) over the vcId (OP-4)"),
+            req("vcId", Kind::Str, "The credential").with(DID_FORM),
+            req("signVcId", Kind::Str, "Ed25519 (hex) over the vcId (OP-4)").with(SIGNATURE),
             opt(
                 "isIssuer",
                 Kind::Bool,
@@ -529,9 +690,11 @@ pub const ROUTES: &[Route] = &[
         summary: "9.1 Create Revoke VC Blob",
         access: Access::Key,
         body: &[
-            req("vcId", Kind::Str, "The credential to revoke"),
-            opt("remark", Kind::Str, "The reason (signed)"),
-            req("issuerAddress", Kind::Str, "The issuer's Zetrix address"),
+            req("vcId", Kind::Str, "The credential to revoke").with(DID_FORM),
+            opt("remark", Kind::Str, "The reason (signed), 0–256 characters")
+                .with(Rule::Len(0, 256)),
+            req("issuerAddress", Kind::Str, "The issuer's Zetrix address")
+                .with(Rule::Pattern("^ZTX[1-9A-HJ-NP-Za-km-z]{34}$")),
         ],
         statuses: &[200, 400, 403, 404, 409],
         twin: None,
@@ -556,7 +719,8 @@ pub const ROUTES: &[Route] = &[
             "ttlSeconds",
             Kind::Int,
             "Lifetime in seconds, 1–3600 (default 300)",
-        )],
+        )
+        .with(Rule::RangeOrNull(1, 3600))],
         statuses: &[200, 400],
         twin: None,
     },
@@ -567,12 +731,12 @@ pub const ROUTES: &[Route] = &[
         summary: "10.1 Create VP Blob: check a credential and build the unsigned presentation",
         access: Access::Key,
         body: &[
-            opt(
+            req(
                 "vc",
                 Kind::Obj,
                 "The credential as downloaded (alias `vcObject`)",
             ),
-            opt("vcObject", Kind::Obj, "Alias of `vc`"),
+            opt("vcObject", Kind::Obj, "Alias of `vc`").alias_of("vc"),
             opt(
                 "revealedAttributes",
                 Kind::Strings,
@@ -582,12 +746,15 @@ pub const ROUTES: &[Route] = &[
                 "rangeProof",
                 Kind::Objects,
                 "`[{attribute, min, max}]`: prove a hidden rangeProvable value lies in [min, max]",
-            ),
+            )
+            .with(Rule::Len(0, 8))
+            .of(RANGE),
             opt(
                 "challenge",
                 Kind::Str,
                 "The verifier's nonce (1–256 characters)",
-            ),
+            )
+            .with(Rule::Len(1, 256)),
         ],
         statuses: &[200, 400],
         twin: None,
@@ -599,13 +766,14 @@ pub const ROUTES: &[Route] = &[
         summary: "10.2 Submit VP Signed Data: the holder's signature makes the presentation",
         access: Access::Key,
         body: &[
-            req("blobId", Kind::Str, "From 10.1"),
+            req("blobId", Kind::Str, "From 10.1").with(BLOB_ID),
             req(
                 "ed25519SignData",
                 Kind::Str,
                 "The holder's Ed25519 signature over the blob (128 hex)",
-            ),
-            req("ed25519PubKey", Kind::Str, "The holder's key (`b001…`)"),
+            )
+            .with(SIGNATURE),
+            req("ed25519PubKey", Kind::Str, "The holder's key (`b001…`)").with(ZETRIX_KEY),
         ],
         statuses: &[200, 400, 401, 404],
         twin: None,
@@ -617,8 +785,8 @@ pub const ROUTES: &[Route] = &[
         summary: "10.3 Verify VP: every check; `verified:false` with the reasons when one fails",
         access: Access::Key,
         body: &[
-            opt("vpObject", Kind::Obj, "The presentation (alias `vp`)"),
-            opt("vp", Kind::Obj, "Alias of `vpObject`"),
+            req("vpObject", Kind::Obj, "The presentation (alias `vp`)"),
+            opt("vp", Kind::Obj, "Alias of `vpObject`").alias_of("vpObject"),
             opt(
                 "challenge",
                 Kind::Str,
@@ -697,7 +865,8 @@ pub const ROUTES: &[Route] = &[
             "graceSeconds",
             Kind::Int,
             "How long the old key stays accepted, 0–604800 seconds (default 3600)",
-        )],
+        )
+        .with(Rule::RangeOrNull(0, 604_800))],
         statuses: &[200, 400, 404, 409],
         twin: None,
     },
@@ -728,7 +897,7 @@ pub const ROUTES: &[Route] = &[
         summary: "Sweep now: expired blobs, abandoned applications, bodies past their window",
         access: Access::Admin,
         body: &[],
-        statuses: &[200, 404],
+        statuses: &[200, 400, 404],
         twin: None,
     },
     Route {
@@ -742,17 +911,20 @@ pub const ROUTES: &[Route] = &[
                 "name",
                 Kind::Str,
                 "1–32 of a-z, 0-9, '-', '_'; not a built-in plan",
-            ),
+            )
+            .with(Rule::Pattern("^[a-z0-9_-]{1,32}$")),
             req(
                 "issuancesPerDay",
                 Kind::Int,
                 "Issuances per key and UTC day (null: no limit)",
-            ),
+            )
+            .with(Rule::RangeOrNull(0, i64::MAX)),
             req(
                 "requestsPerSecond",
                 Kind::Int,
                 "Requests per key and second (null: no limit)",
-            ),
+            )
+            .with(Rule::RangeOrNull(1, u32::MAX as i64 - 1)),
         ],
         statuses: &[200, 400, 404],
         twin: None,
@@ -769,7 +941,7 @@ pub const ROUTES: &[Route] = &[
                 Kind::Str,
                 "free, standard, unlimited, or an operator plan",
             ),
-            opt("issuer", Kind::Str, "The issuer DID to bind the key to"),
+            opt("issuer", Kind::Str, "The issuer DID to bind the key to").with(DID_FORM),
         ],
         statuses: &[200, 400, 404],
         twin: None,
@@ -836,16 +1008,125 @@ pub fn access(matched: Option<&str>) -> Access {
         .map_or(Access::Key, |r| r.access)
 }
 
-fn schema_of(kind: Kind) -> Value {
-    match kind {
-        Kind::Str => json!({ "type": "string" }),
+/// The schema of an object with the members `fields`: a member and its alias never both; a
+/// required member with aliases: it, or all of them.
+fn object_schema(fields: &[Field]) -> Value {
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    let mut rules = Vec::new();
+    for field in fields {
+        let mut schema = schema_of(field);
+        schema["description"] = json!(field.about);
+        properties.insert(field.name.into(), schema);
+        let aliases: Vec<&str> = fields
+            .iter()
+            .filter(|a| a.alias_of == Some(field.name))
+            .map(|a| a.name)
+            .collect();
+        for alias in &aliases {
+            rules.push(json!({ "not": { "required": [field.name, alias] } }));
+        }
+        if field.required && aliases.is_empty() {
+            required.push(field.name);
+        } else if field.required {
+            rules.push(json!({ "anyOf": [{ "required": [field.name] }, { "required": aliases }] }));
+        }
+    }
+    let mut schema = json!({
+        "type": "object",
+        "properties": properties,
+        "required": required,
+    });
+    if !rules.is_empty() {
+        schema["allOf"] = Value::Array(rules);
+    }
+    schema
+}
+
+fn schema_of(field: &Field) -> Value {
+    let mut schema = match field.kind {
+        Kind::Str => json!({ "type": "string", "minLength": 1 }),
         Kind::Int => json!({ "type": "integer" }),
         Kind::Bool => json!({ "type": "boolean" }),
         Kind::Obj => json!({ "type": "object" }),
+        Kind::Objects if !field.items.is_empty() => {
+            json!({ "type": "array", "items": object_schema(field.items) })
+        }
         Kind::Objects => json!({ "type": "array", "items": { "type": "object" } }),
-        Kind::Strings => json!({ "type": "array", "items": { "type": "string" } }),
+        Kind::Strings => {
+            json!({ "type": "array", "items": { "type": "string", "minLength": 1 } })
+        }
         Kind::Values => json!({ "type": ["object", "string", "array"] }),
+    };
+    let (min, max) = match field.kind {
+        Kind::Str => ("minLength", "maxLength"),
+        Kind::Int => ("minimum", "maximum"),
+        _ => ("minItems", "maxItems"),
+    };
+    match field.rule {
+        Rule::Any => {}
+        Rule::Pattern(pattern) => schema["pattern"] = json!(pattern),
+        Rule::Len(low, high) => {
+            schema[min] = json!(low);
+            schema[max] = json!(high);
+        }
+        Rule::Range(low, high) => {
+            schema[min] = json!(low);
+            schema[max] = json!(high);
+        }
+        Rule::RangeOrNull(low, high) => {
+            schema["type"] = json!(["integer", "null"]);
+            schema[min] = json!(low);
+            schema[max] = json!(high);
+        }
     }
+    schema
+}
+
+/// The `code`s of an error answer with `status` (api.md §1.4; 405 is the router's).
+fn codes(status: u16) -> &'static [&'static str] {
+    match status {
+        400 | 405 => &[
+            "INVALID_REQUEST",
+            "INVALID_FORMAT",
+            "MISSING_FIELD",
+            "INVALID_SIGNATURE_FORMAT",
+            "INVALID_CREDENTIAL",
+            "UNSUPPORTED",
+        ],
+        401 => &["UNAUTHENTICATED", "SIGNATURE_MISMATCH"],
+        403 => &["FORBIDDEN", "FEATURE_DISABLED"],
+        404 => &["NOT_FOUND"],
+        409 => &["INVALID_STATE", "DUPLICATE"],
+        410 => &["GONE"],
+        413 => &["PAYLOAD_TOO_LARGE"],
+        429 => &["QUOTA_EXCEEDED", "RATE_LIMITED"],
+        _ => &["INTERNAL", "LEDGER_UNAVAILABLE", "RESOLVER_UNAVAILABLE"],
+    }
+}
+
+/// The envelope of an error answer (api.md §1.3): `object` null, at least one message.
+fn error_schema(status: u16) -> Value {
+    json!({
+        "type": "object",
+        "required": ["object", "messages"],
+        "properties": {
+            "object": { "type": "null" },
+            "messages": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": { "enum": codes(status) },
+                        "message": { "type": "string" },
+                        "field": { "type": "string" },
+                    },
+                },
+            },
+        },
+    })
 }
 
 fn reason(status: u16) -> &'static str {
@@ -869,6 +1150,7 @@ fn reason(status: u16) -> &'static str {
 /// The OpenAPI 3.1 document of [`ROUTES`].
 pub fn openapi() -> Value {
     let mut paths = Map::new();
+    let mut errors = std::collections::BTreeSet::new();
     for route in ROUTES {
         let mut op = Map::new();
         op.insert("tags".into(), json!([route.tag]));
@@ -895,7 +1177,8 @@ pub fn openapi() -> Value {
         if route.path.contains("{did}") {
             op.insert(
                 "parameters".into(),
-                json!([{ "name": "did", "in": "path", "required": true, "schema": { "type": "string" } }]),
+                json!([{ "name": "did", "in": "path", "required": true,
+                         "schema": { "type": "string", "pattern": DID_PATTERN } }]),
             );
         }
         if route.path == "/getAccountMetaData" {
@@ -903,7 +1186,9 @@ pub fn openapi() -> Value {
                 "parameters".into(),
                 json!([
                     { "name": "address", "in": "query", "required": true, "schema": { "type": "string" } },
-                    { "name": "key", "in": "query", "required": true, "schema": { "type": "string" } }
+                    { "name": "key", "in": "query", "required": true,
+                      "schema": { "type": "string", "pattern": "^template__did:zid:[0-9a-fA-F]{64}$" },
+                      "description": "`template__<templateId>`" }
                 ]),
             );
         }
@@ -911,40 +1196,37 @@ pub fn openapi() -> Value {
             op.insert(
                 "parameters".into(),
                 json!([
-                    { "name": "keyId", "in": "header", "required": true, "schema": { "type": "string" },
+                    { "name": "keyId", "in": "header", "required": true,
+                      "schema": { "type": "string", "minLength": 1 },
                       "description": "The server key used (`GET /cred/v1/enc/keys`)" },
-                    { "name": "secretKey", "in": "header", "required": true, "schema": { "type": "string" },
+                    { "name": "secretKey", "in": "header", "required": true,
+                      "schema": { "type": "string", "minLength": 1 },
                       "description": "base64url of RSA-OAEP-SHA256(E ‖ ts) (encryption.md)" }
                 ]),
             );
+            // The bare text, or the same text as a JSON string literal (api.md §6).
+            let envelope = json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]+={0,2}$" });
             op.insert(
                 "requestBody".into(),
                 json!({
                     "required": true,
                     "description": "base64url(nonce ‖ ciphertext ‖ tag ‖ mac) of the plain twin's JSON body (zcred-enc-v1)",
-                    "content": { "text/plain": { "schema": { "type": "string" } } }
+                    "content": {
+                        "text/plain": { "schema": envelope },
+                        "application/json": { "schema": envelope },
+                    }
                 }),
             );
         } else if route.method == "POST" {
-            let mut properties = Map::new();
-            let mut required = Vec::new();
-            for field in route.body {
-                let mut schema = schema_of(field.kind);
-                schema["description"] = json!(field.about);
-                properties.insert(field.name.into(), schema);
-                if field.required {
-                    required.push(field.name);
-                }
-            }
+            let schema = object_schema(route.body);
+            // No body reads as `{}` ([`crate::body::Body`]): it may be left out when no member is
+            // required.
+            let needed = route.body.iter().any(|f| f.required);
             op.insert(
                 "requestBody".into(),
                 json!({
-                    "required": true,
-                    "content": { "application/json": { "schema": {
-                        "type": "object",
-                        "properties": properties,
-                        "required": required,
-                    } } }
+                    "required": needed,
+                    "content": { "application/json": { "schema": schema } }
                 }),
             );
         }
@@ -968,19 +1250,57 @@ pub fn openapi() -> Value {
                 json!({ "application/json": { "schema": { "type": "object" } } })
             } else if route.path.starts_with("/1.0/identifiers/") {
                 json!({ "application/json": { "schema": { "$ref": "#/components/schemas/Resolution" } } })
-            } else {
+            } else if status == 200 {
                 json!({ "application/json": { "schema": { "$ref": "#/components/schemas/Envelope" } } })
+            } else {
+                errors.insert(status);
+                json!({ "application/json": { "schema": { "$ref": format!("#/components/schemas/Error{status}") } } })
             };
-            responses.insert(
-                status.to_string(),
-                json!({ "description": reason(status), "content": content }),
-            );
+            let mut response = json!({ "description": reason(status), "content": content });
+            if status == 429 {
+                response["headers"] = json!({ "Retry-After": {
+                    "required": true,
+                    "description": "Seconds until a request may succeed",
+                    "schema": { "type": "integer", "minimum": 0 },
+                } });
+            }
+            responses.insert(status.to_string(), response);
         }
         op.insert("responses".into(), Value::Object(responses));
         let entry = paths
             .entry(route.path.to_owned())
             .or_insert_with(|| json!({}));
         entry[route.method.to_ascii_lowercase()] = Value::Object(op);
+    }
+    let mut schemas = json!({
+        "Envelope": {
+            "type": "object",
+            "required": ["object", "messages"],
+            "properties": {
+                "object": {},
+                "messages": { "type": "array", "items": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": { "type": "string" },
+                        "message": { "type": "string" },
+                        "field": { "type": "string" },
+                    },
+                } },
+            },
+        },
+        "Resolution": {
+            "type": "object",
+            "required": ["didDocument", "didResolutionMetadata", "didDocumentMetadata"],
+            "properties": {
+                "didDocument": { "type": ["object", "null"] },
+                "didResolutionMetadata": { "type": "object" },
+                "didDocumentMetadata": { "type": "object" },
+            },
+        },
+    });
+    for status in errors {
+        schemas[format!("Error{status}")] = error_schema(status);
     }
     json!({
         "openapi": "3.1.0",
@@ -995,33 +1315,7 @@ pub fn openapi() -> Value {
                 "apiKey": { "type": "http", "scheme": "bearer", "description": "An API key `zk_…` from `zcred admin key create`" },
                 "adminToken": { "type": "http", "scheme": "bearer", "description": "The operator's token (`--admin-token-file`)" },
             },
-            "schemas": {
-                "Envelope": {
-                    "type": "object",
-                    "required": ["object", "messages"],
-                    "properties": {
-                        "object": {},
-                        "messages": { "type": "array", "items": {
-                            "type": "object",
-                            "required": ["code", "message"],
-                            "properties": {
-                                "code": { "type": "string" },
-                                "message": { "type": "string" },
-                                "field": { "type": "string" },
-                            },
-                        } },
-                    },
-                },
-                "Resolution": {
-                    "type": "object",
-                    "required": ["didDocument", "didResolutionMetadata", "didDocumentMetadata"],
-                    "properties": {
-                        "didDocument": { "type": ["object", "null"] },
-                        "didResolutionMetadata": { "type": "object" },
-                        "didDocumentMetadata": { "type": "object" },
-                    },
-                },
-            },
+            "schemas": schemas,
         },
     })
 }
@@ -1129,5 +1423,155 @@ mod tests {
         assert_eq!(access(Some("/cred/v1/vc/apply")), Access::Key);
         assert_eq!(access(Some("/metrics")), Access::Admin);
         assert_eq!(access(None), Access::Key);
+    }
+
+    fn operation(doc: &Value, route: &Route) -> Value {
+        doc["paths"][route.path][route.method.to_ascii_lowercase()].clone()
+    }
+
+    fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+        match schema["$ref"].as_str() {
+            Some(r) => &doc["components"]["schemas"][r.trim_start_matches("#/components/schemas/")],
+            None => schema,
+        }
+    }
+
+    #[test]
+    fn every_error_answer_is_the_envelope_with_the_codes_of_its_status() {
+        // api.md §1.3 and §1.4: `object` null, at least one message, `code` from the table.
+        let doc = openapi();
+        for route in ROUTES {
+            let responses = operation(&doc, route)["responses"].clone();
+            for (status, response) in responses.as_object().unwrap() {
+                let status: u16 = status.parse().unwrap();
+                let schema = &response["content"]["application/json"]["schema"];
+                if status == 200 || route.path.starts_with("/1.0/identifiers/") {
+                    continue;
+                }
+                let schema = resolve(&doc, schema);
+                assert_eq!(schema["properties"]["object"], json!({ "type": "null" }));
+                let messages = &schema["properties"]["messages"];
+                assert_eq!(messages["minItems"], 1, "{} {status}", route.path);
+                let codes = &messages["items"]["properties"]["code"]["enum"];
+                assert_eq!(codes, &json!(codes_of(status)), "{} {status}", route.path);
+            }
+            if route.access == Access::Key {
+                let limited = &responses["429"];
+                assert_eq!(limited["headers"]["Retry-After"]["required"], true);
+            }
+        }
+        assert!(codes(400).contains(&"MISSING_FIELD"));
+        assert!(codes(401).contains(&"SIGNATURE_MISMATCH"));
+        assert!(codes(429).contains(&"QUOTA_EXCEEDED"));
+        assert!(codes(500).contains(&"LEDGER_UNAVAILABLE"));
+    }
+
+    fn codes_of(status: u16) -> Vec<&'static str> {
+        codes(status).to_vec()
+    }
+
+    #[test]
+    fn members_have_their_forms_and_aliases_exclude_each_other() {
+        let doc = openapi();
+        for route in ROUTES
+            .iter()
+            .filter(|r| r.twin.is_none() && r.method == "POST")
+        {
+            for field in route
+                .body
+                .iter()
+                .chain(route.body.iter().flat_map(|f| f.items))
+            {
+                let ok = match (field.rule, field.kind) {
+                    (Rule::Any, _) => true,
+                    (Rule::Pattern(p), Kind::Str) => p.starts_with('^') && p.ends_with('$'),
+                    (Rule::Len(low, high), Kind::Str | Kind::Objects | Kind::Strings) => {
+                        low <= high
+                    }
+                    (Rule::Range(low, high) | Rule::RangeOrNull(low, high), Kind::Int) => {
+                        low <= high
+                    }
+                    _ => false,
+                };
+                assert!(ok, "{} {}: {:?}", route.path, field.name, field.rule);
+                if let Some(canonical) = field.alias_of {
+                    assert!(
+                        route.body.iter().any(|f| f.name == canonical),
+                        "{} {} is an alias of nothing",
+                        route.path,
+                        field.name
+                    );
+                }
+            }
+            let schema =
+                &operation(&doc, route)["requestBody"]["content"]["application/json"]["schema"];
+            for (name, member) in schema["properties"].as_object().unwrap() {
+                // An empty string reads as a missing member, so only a rule may allow it.
+                if member["type"] == "string" {
+                    let empty_allowed = route
+                        .body
+                        .iter()
+                        .any(|f| f.name == name && matches!(f.rule, Rule::Len(0, _)));
+                    assert_eq!(
+                        member["minLength"],
+                        if empty_allowed { 0 } else { 1 },
+                        "{} {name}",
+                        route.path
+                    );
+                }
+            }
+        }
+        let submit = ROUTES
+            .iter()
+            .find(|r| r.path == "/cred/tds/template/submit")
+            .unwrap();
+        let schema =
+            &operation(&doc, submit)["requestBody"]["content"]["application/json"]["schema"];
+        assert_eq!(schema["required"], json!(["blobId"]));
+        let rules = schema["allOf"].as_array().unwrap();
+        assert!(rules.contains(&json!({ "not": { "required": ["signerList", "signBlob"] } })));
+        assert!(rules.contains(&json!({ "not": { "required": ["signerList", "publicKey"] } })));
+        assert!(rules.contains(&json!({ "anyOf": [
+            { "required": ["signerList"] },
+            { "required": ["signBlob", "publicKey"] }
+        ] })));
+        let plans = ROUTES
+            .iter()
+            .find(|r| r.path == "/zcred/v1/admin/plans/set")
+            .unwrap();
+        let schema =
+            &operation(&doc, plans)["requestBody"]["content"]["application/json"]["schema"];
+        assert_eq!(
+            schema["properties"]["issuancesPerDay"]["type"],
+            json!(["integer", "null"])
+        );
+    }
+
+    #[test]
+    fn enc_twins_take_the_envelope_as_text_or_a_json_string() {
+        // api.md §6: `Content-Type: text/plain`; a JSON string literal is accepted too.
+        let doc = openapi();
+        for route in ROUTES.iter().filter(|r| r.twin.is_some()) {
+            let op = operation(&doc, route);
+            let content = &op["requestBody"]["content"];
+            assert_eq!(content["text/plain"]["schema"]["type"], "string");
+            assert_eq!(content["application/json"]["schema"]["type"], "string");
+            let ok = &op["responses"]["200"]["content"];
+            assert!(ok["text/plain"].is_object(), "{}", route.path);
+        }
+    }
+
+    #[test]
+    fn a_body_without_required_members_may_be_left_out() {
+        let doc = openapi();
+        for path in ["/zcred/v1/admin/sweep", "/cred/v1/vp/challenge"] {
+            let route = ROUTES.iter().find(|r| r.path == path).unwrap();
+            assert_eq!(operation(&doc, route)["requestBody"]["required"], false);
+        }
+        let apply = ROUTES
+            .iter()
+            .find(|r| r.path == "/cred/v1/vc/apply")
+            .unwrap();
+        assert_eq!(operation(&doc, apply)["requestBody"]["required"], true);
     }
 }

@@ -11,6 +11,7 @@
 //! also served at `GET /getAccountMetaData?address=<registry>&key=template__<templateId>`,
 //! the URL that VC `@context`s name (OP-9; public, as DID resolution is).
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Extension;
 use serde_json::{json, Map, Value};
@@ -28,7 +29,7 @@ use zeroize::Zeroizing;
 use crate::access::Caller;
 use crate::agent::{self, Issuer};
 use crate::blobs;
-use crate::body::{array, optional_string, string, Body};
+use crate::body::{array, optional_text, string, Body};
 use crate::error::{ApiError, Envelope};
 use crate::{AppState, Store};
 
@@ -180,12 +181,7 @@ pub fn parse(body: &Map<String, Value>) -> Result<(Template, String), ApiError> 
         .map(|(i, e)| attribute_at(e, &format!("/credentialFormat/{i}")))
         .collect::<Result<Vec<_>, _>>()?;
     let version = string(body, "version")?.to_owned();
-    let remark = optional_string(body, "remark")?.map(str::to_owned);
-    if remark.as_ref().is_some_and(|r| r.chars().count() > 1024) {
-        return Err(
-            ApiError::invalid_request("/remark is longer than 1024 characters").at("/remark"),
-        );
-    }
+    let remark = optional_text(body, "remark", 1024)?.map(str::to_owned);
     let template = Template {
         template_name,
         issuer_zid,
@@ -472,8 +468,11 @@ pub struct ContextQuery {
 /// `GET /getAccountMetaData?address=…&key=template__<templateId>` (OP-9): the template record.
 pub async fn context<S: Store>(
     State(state): State<AppState<S>>,
-    Query(query): Query<ContextQuery>,
+    query: Result<Query<ContextQuery>, QueryRejection>,
 ) -> Result<Envelope, ApiError> {
+    // A query that does not deserialize (a parameter given twice) is a 400 in the envelope,
+    // not axum's plain-text rejection.
+    let Query(query) = query.map_err(|e| ApiError::invalid_request(e.body_text()))?;
     if query.address != state.settings().template_registry {
         return Err(ApiError::not_found(format!(
             "no template registry {:?} here",
@@ -496,4 +495,71 @@ pub fn context_url<S>(state: &AppState<S>, id: &str) -> String {
         "{}/getAccountMetaData?address={}&key=template__{id}",
         s.ledger_base, s.template_registry
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::testing::{exchange, service};
+
+    fn definition(remark: Value) -> Map<String, Value> {
+        let mut body = json!({
+            "templateName": "DrivingLicense",
+            "issuerZid": format!("did:zid:{}", "ab".repeat(32)),
+            "credentialFormat": [
+                {"attribute": "Name", "format": "STRING", "key": "name", "mandatory": true, "type": "USER"}
+            ],
+            "version": "1.0.0",
+        });
+        body["remark"] = remark;
+        match body {
+            Value::Object(map) => map,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_remark_is_0_to_1024_characters() {
+        // api.md §7.1: `remark` string (0–1024), optional. Empty is no remark.
+        let (template, _) = parse(&definition(json!(""))).unwrap();
+        assert_eq!(template.remark, None);
+        let (template, _) = parse(&definition(Value::Null)).unwrap();
+        assert_eq!(template.remark, None);
+        let (template, _) = parse(&definition(json!("r".repeat(1024)))).unwrap();
+        assert_eq!(template.remark.as_deref().map(str::len), Some(1024));
+        let refused = parse(&definition(json!("r".repeat(1025)))).unwrap_err();
+        assert_eq!(refused.status, 400);
+        assert_eq!(refused.message.field.as_deref(), Some("/remark"));
+        let refused = parse(&definition(json!(7))).unwrap_err();
+        assert_eq!(refused.message.code, "INVALID_FORMAT");
+    }
+
+    #[tokio::test]
+    async fn a_query_that_does_not_deserialize_is_a_400_in_the_envelope() {
+        let answer = exchange(
+            service().await,
+            "GET /getAccountMetaData?address=a&address=b&key=template__x HTTP/1.1",
+            "",
+        )
+        .await;
+        assert_eq!(answer.status, 400, "{answer:?}");
+        assert_eq!(answer.content_type, "application/json");
+        let body: Value = serde_json::from_str(&answer.body).unwrap();
+        assert!(body["object"].is_null());
+        assert_eq!(body["messages"][0]["code"], "INVALID_REQUEST");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_template_context_is_still_a_404() {
+        let answer = exchange(
+            service().await,
+            "GET /getAccountMetaData?address=zcred-templates&key=template__did:zid:00 HTTP/1.1",
+            "",
+        )
+        .await;
+        assert_eq!(answer.status, 404, "{answer:?}");
+        assert_eq!(answer.content_type, "application/json");
+    }
 }
