@@ -38,6 +38,7 @@ use crate::commands::{api_key, scratch};
 use crate::lifecycle::{
     accepted, application, approve, created, onboard, register, signers, template, Issuer,
 };
+use crate::presentation::vp_signed;
 use crate::serve::Server;
 
 /// The callers, in the order of a row's statuses.
@@ -232,15 +233,6 @@ fn inception_body(w: &World) -> (SigningKey, SigningKey, Value) {
     (key, next, body)
 }
 
-fn signed_vp(blob: &Value, holder: &SigningKey) -> Value {
-    let bytes = hex::decode(blob["blob"].as_str().unwrap()).unwrap();
-    json!({
-        "blobId": blob["blobId"],
-        "ed25519SignData": holder.sign(&bytes).to_hex(),
-        "ed25519PubKey": holder.verifying_key().to_zetrix(),
-    })
-}
-
 fn download_body(signer: &SigningKey, vc_id: &str) -> Value {
     json!({ "vcId": vc_id, "signVcId": signer.sign(vc_id.as_bytes()).to_hex() })
 }
@@ -302,18 +294,16 @@ fn inception_create(w: &World, _role: Role) -> Call {
 fn inception_submit(w: &World, role: Role) -> Call {
     let (key, _, body) = inception_body(w);
     let bound = w.key_for(&key.verifying_key().did());
-    let maker = w.maker(role, RELAYERS, &bound);
-    let blob = accepted(
-        &w.server,
-        &maker,
+    let body = submit_of(
+        w,
+        role,
+        RELAYERS,
+        &bound,
         "/zcred/v1/issuer/inception/create",
         &body,
+        &key,
     );
-    post(
-        "/zcred/v1/issuer/inception/submit",
-        signers(&blob, &key),
-        &bound,
-    )
+    post("/zcred/v1/issuer/inception/submit", body, &bound)
 }
 
 fn delegation_create(w: &World, _role: Role) -> Call {
@@ -327,18 +317,16 @@ fn delegation_create(w: &World, _role: Role) -> Call {
 
 fn delegation_submit(w: &World, role: Role) -> Call {
     let (key, did, bound) = w.incepted();
-    let maker = w.maker(role, RELAYERS, &bound);
-    let blob = accepted(
-        &w.server,
-        &maker,
+    let body = submit_of(
+        w,
+        role,
+        RELAYERS,
+        &bound,
         "/zcred/v1/issuer/delegation/create",
         &json!({ "did": did }),
+        &key,
     );
-    post(
-        "/zcred/v1/issuer/delegation/submit",
-        signers(&blob, &key),
-        &bound,
-    )
+    post("/zcred/v1/issuer/delegation/submit", body, &bound)
 }
 
 fn attributes_body(issuer: &Issuer) -> Value {
@@ -357,18 +345,16 @@ fn attributes_create(w: &World, _role: Role) -> Call {
 
 fn attributes_submit(w: &World, role: Role) -> Call {
     let x = w.issuer();
-    let maker = w.maker(role, RELAYERS, &x.api_key);
-    let blob = accepted(
-        &w.server,
-        &maker,
+    let body = submit_of(
+        w,
+        role,
+        RELAYERS,
+        &x.api_key,
         "/zcred/v1/issuer/attributes/create",
         &attributes_body(&x),
+        &x.key,
     );
-    post(
-        "/zcred/v1/issuer/attributes/submit",
-        signers(&blob, &x.key),
-        &x.api_key,
-    )
+    post("/zcred/v1/issuer/attributes/submit", body, &x.api_key)
 }
 
 fn rotation_body(x: &Issuer) -> Value {
@@ -386,18 +372,16 @@ fn rotation_create(w: &World, _role: Role) -> Call {
 
 fn rotation_submit(w: &World, role: Role) -> Call {
     let x = w.issuer();
-    let maker = w.maker(role, RELAYERS, &x.api_key);
-    let blob = accepted(
-        &w.server,
-        &maker,
+    let body = submit_of(
+        w,
+        role,
+        RELAYERS,
+        &x.api_key,
         "/zcred/v1/issuer/rotation/create",
         &rotation_body(&x),
+        &x.next,
     );
-    post(
-        "/zcred/v1/issuer/rotation/submit",
-        signers(&blob, &x.next),
-        &x.api_key,
-    )
+    post("/zcred/v1/issuer/rotation/submit", body, &x.api_key)
 }
 
 fn agent_rotation_create(w: &World, _role: Role) -> Call {
@@ -411,18 +395,16 @@ fn agent_rotation_create(w: &World, _role: Role) -> Call {
 
 fn agent_rotation_submit(w: &World, role: Role) -> Call {
     let x = w.issuer();
-    let maker = w.maker(role, &[Role::Issuer], &x.api_key);
-    let blob = accepted(
-        &w.server,
-        &maker,
+    let body = submit_of(
+        w,
+        role,
+        &[Role::Issuer],
+        &x.api_key,
         "/zcred/v1/issuer/agent/rotation/create",
         &json!({ "did": x.did }),
+        &x.key,
     );
-    post(
-        "/zcred/v1/issuer/agent/rotation/submit",
-        signers(&blob, &x.key),
-        &x.api_key,
-    )
+    post("/zcred/v1/issuer/agent/rotation/submit", body, &x.api_key)
 }
 
 fn template_name(w: &World) -> String {
@@ -444,18 +426,16 @@ fn template_create(w: &World, _role: Role) -> Call {
 }
 
 fn template_submit(w: &World, role: Role) -> Call {
-    let maker = w.maker(role, &[Role::Issuer], &w.a.api_key);
-    let blob = accepted(
-        &w.server,
-        &maker,
+    let body = submit_of(
+        w,
+        role,
+        &[Role::Issuer],
+        &w.a.api_key,
         "/cred/tds/template/blob/create",
         &template(&w.a, &template_name(w)),
+        &w.a.key,
     );
-    post(
-        "/cred/tds/template/submit",
-        signers(&blob, &w.a.key),
-        &w.a.api_key,
-    )
+    post("/cred/tds/template/submit", body, &w.a.api_key)
 }
 
 fn apply(w: &World, _role: Role) -> Call {
@@ -520,18 +500,16 @@ fn revoke_create(w: &World, _role: Role) -> Call {
 
 fn revoke_submit(w: &World, role: Role) -> Call {
     let (_, vc_id, _) = w.issued();
-    let maker = w.maker(role, &[Role::Issuer], &w.a.api_key);
-    let blob = accepted(
-        &w.server,
-        &maker,
+    let body = submit_of(
+        w,
+        role,
+        &[Role::Issuer],
+        &w.a.api_key,
         "/cred/v1/vc/revoke/create",
         &revoke_body(w, &vc_id),
+        &w.a.key,
     );
-    post(
-        "/cred/v1/vc/revoke/submit",
-        signers(&blob, &w.a.key),
-        &w.a.api_key,
-    )
+    post("/cred/v1/vc/revoke/submit", body, &w.a.api_key)
 }
 
 fn vp_challenge(w: &World, _role: Role) -> Call {
@@ -547,7 +525,7 @@ fn vp_submit(w: &World, role: Role) -> Call {
     let (holder, blob) = w.vp_blob(&w.maker(role, KEYS, &w.a.api_key));
     post(
         "/cred/v1/vp/submit",
-        signed_vp(&blob, &holder),
+        vp_signed(&blob, &holder, &holder),
         &w.a.api_key,
     )
 }
@@ -558,7 +536,7 @@ fn vp_verify(w: &World, _role: Role) -> Call {
         &w.server,
         &w.si,
         "/cred/v1/vp/submit",
-        &signed_vp(&blob, &holder),
+        &vp_signed(&blob, &holder, &holder),
     );
     post(
         "/cred/v1/vp/verify",
@@ -753,6 +731,21 @@ const MATRIX: &[Row] = &[
 const RELAYERS: &[Role] = &[Role::Integrator, Role::Issuer];
 /// Every caller with an API key.
 const KEYS: &[Role] = &[Role::OtherIssuer, Role::Integrator, Role::Issuer];
+
+/// The body of a submit: a blob made at `create` with `body` (by `role`'s key when it may make
+/// one, else by `owner`, see [`World::maker`]), signed by `signer`.
+fn submit_of(
+    w: &World,
+    role: Role,
+    may: &[Role],
+    owner: &str,
+    create: &str,
+    body: &Value,
+    signer: &SigningKey,
+) -> Value {
+    let blob = accepted(&w.server, &w.maker(role, may, owner), create, body);
+    signers(&blob, signer)
+}
 
 impl World {
     /// The key that makes the blob a submit then sends: `role`'s own when it may make one

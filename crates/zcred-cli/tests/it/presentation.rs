@@ -303,7 +303,7 @@ impl Fixture {
 }
 
 /// A 10.2 body: `signer` signs the blob; `named` is the key sent as `ed25519PubKey`.
-fn vp_signed(created: &Value, signer: &SigningKey, named: &SigningKey) -> Value {
+pub(crate) fn vp_signed(created: &Value, signer: &SigningKey, named: &SigningKey) -> Value {
     let blob = hex::decode(created["blob"].as_str().unwrap()).unwrap();
     json!({
         "blobId": created["blobId"],
