@@ -31,6 +31,16 @@ pub enum JsonError {
     },
 }
 
+impl JsonError {
+    /// The JSON Pointer of where the body went wrong, when it is known.
+    pub fn pointer(&self) -> Option<&str> {
+        match self {
+            JsonError::Syntax(_) => None,
+            JsonError::Duplicate { pointer } | JsonError::TooDeep { pointer } => Some(pointer),
+        }
+    }
+}
+
 /// Parses `bytes` strictly.
 pub fn parse_strict(bytes: &[u8]) -> Result<Value, JsonError> {
     let mut problem = None;

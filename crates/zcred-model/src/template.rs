@@ -11,12 +11,28 @@ pub enum TemplateError {
     /// The camelCase of the template name is empty or `id`.
     #[error("templateName '{0}' gives no usable subject key (it must contain a letter or digit, and must not be 'id')")]
     SubjectKey(String),
-    /// An attribute key is not `^[A-Za-z][A-Za-z0-9_]{{0,63}}$`, is `id`, or is repeated.
-    #[error("attribute key '{0}' is invalid: {1}")]
-    AttributeKey(String, &'static str),
-    /// A field is out of its allowed range.
-    #[error("{0}")]
-    Field(&'static str),
+    /// The attribute at this index has a key that is not `^[A-Za-z][A-Za-z0-9_]{{0,63}}$`, is
+    /// `id`, or is repeated (or cannot be range-provable).
+    #[error("attribute key '{1}' is invalid: {2}")]
+    AttributeKey(usize, String, &'static str),
+    /// The label of the attribute at this index is out of its allowed range.
+    #[error("attribute labels must have 1 to 128 characters")]
+    AttributeLabel(usize),
+    /// The member named first is out of its allowed range.
+    #[error("{1}")]
+    Field(&'static str, &'static str),
+}
+
+impl TemplateError {
+    /// The JSON Pointer (RFC 6901) of the template member at fault.
+    pub fn member(&self) -> String {
+        match self {
+            TemplateError::SubjectKey(_) => "/templateName".to_owned(),
+            TemplateError::AttributeKey(i, ..) => format!("/credentialFormat/{i}/key"),
+            TemplateError::AttributeLabel(i) => format!("/credentialFormat/{i}/attribute"),
+            TemplateError::Field(member, _) => format!("/{member}"),
+        }
+    }
 }
 
 /// camelCase(templateName) (api.md §2.7): split on runs of characters other than ASCII letters
@@ -192,33 +208,38 @@ impl Template {
         let name_len = self.template_name.chars().count();
         if !(1..=128).contains(&name_len) {
             return Err(TemplateError::Field(
+                "templateName",
                 "templateName must have 1 to 128 characters",
             ));
         }
         if !(1..=32).contains(&self.version.chars().count()) {
-            return Err(TemplateError::Field("version must have 1 to 32 characters"));
+            return Err(TemplateError::Field(
+                "version",
+                "version must have 1 to 32 characters",
+            ));
         }
         if !(1..=100).contains(&self.credential_format.len()) {
             return Err(TemplateError::Field(
+                "credentialFormat",
                 "credentialFormat must have 1 to 100 attributes",
             ));
         }
         let mut seen = std::collections::HashSet::new();
-        for a in &self.credential_format {
+        for (i, a) in self.credential_format.iter().enumerate() {
             if !(1..=128).contains(&a.attribute.chars().count()) {
-                return Err(TemplateError::Field(
-                    "attribute labels must have 1 to 128 characters",
-                ));
+                return Err(TemplateError::AttributeLabel(i));
             }
-            check_attribute_key(&a.key)?;
+            check_attribute_key(i, &a.key)?;
             if a.range_provable && a.format != Format::Number {
                 return Err(TemplateError::AttributeKey(
+                    i,
                     a.key.clone(),
                     "only NUMBER attributes can be rangeProvable",
                 ));
             }
             if !seen.insert(a.key.as_str()) {
                 return Err(TemplateError::AttributeKey(
+                    i,
                     a.key.clone(),
                     "it appears twice",
                 ));
@@ -228,7 +249,8 @@ impl Template {
     }
 }
 
-fn check_attribute_key(key: &str) -> Result<(), TemplateError> {
+/// The key of the attribute at `index`.
+fn check_attribute_key(index: usize, key: &str) -> Result<(), TemplateError> {
     let bytes = key.as_bytes();
     let well_formed = !bytes.is_empty()
         && bytes.len() <= 64
@@ -238,12 +260,14 @@ fn check_attribute_key(key: &str) -> Result<(), TemplateError> {
             .all(|b| b.is_ascii_alphanumeric() || *b == b'_');
     if !well_formed {
         return Err(TemplateError::AttributeKey(
+            index,
             key.to_owned(),
             "it must match ^[A-Za-z][A-Za-z0-9_]{0,63}$",
         ));
     }
     if key == "id" {
         return Err(TemplateError::AttributeKey(
+            index,
             key.to_owned(),
             "'id' is reserved",
         ));
@@ -312,10 +336,17 @@ mod tests {
         dup.credential_format[1].key = "name".into();
         assert!(matches!(
             dup.validate(),
-            Err(TemplateError::AttributeKey(_, "it appears twice"))
+            Err(TemplateError::AttributeKey(1, _, "it appears twice"))
         ));
+        assert_eq!(
+            dup.validate().unwrap_err().member(),
+            "/credentialFormat/1/key"
+        );
         let mut bad = t;
         bad.credential_format[0].key = "1x".into();
-        assert!(bad.validate().is_err());
+        assert_eq!(
+            bad.validate().unwrap_err().member(),
+            "/credentialFormat/0/key"
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use axum::extract::{FromRequest, Request};
 use serde_json::{Map, Value};
-use zcred_model::json::{parse_strict, JsonError};
+use zcred_model::json::parse_strict;
 
 use crate::error::ApiError;
 
@@ -27,18 +27,13 @@ impl<S: Send + Sync> FromRequest<S> for Body {
         match parse_strict(&bytes) {
             Ok(Value::Object(map)) => Ok(Body(map)),
             Ok(_) => Err(ApiError::invalid_request("the body must be a JSON object")),
-            Err(JsonError::Duplicate { pointer }) => Err(ApiError::invalid_request(format!(
-                "member {pointer} appears twice"
-            ))
-            .at(pointer)),
-            Err(JsonError::TooDeep { pointer }) => Err(ApiError::invalid_request(
-                JsonError::TooDeep {
-                    pointer: pointer.clone(),
-                }
-                .to_string(),
-            )
-            .at(pointer)),
-            Err(e) => Err(ApiError::invalid_request(e.to_string())),
+            Err(e) => {
+                let refused = ApiError::invalid_request(e.to_string());
+                Err(match e.pointer() {
+                    Some(pointer) => refused.at(pointer),
+                    None => refused,
+                })
+            }
         }
     }
 }

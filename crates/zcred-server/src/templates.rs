@@ -21,7 +21,7 @@ use zcred_crypto::zetrix::{Signature, SigningKey};
 use zcred_ledger::acdc::{self, Acdc};
 use zcred_ledger::cesr::Attachments;
 use zcred_ledger::{flows, Message, Payload, Prefix, Said};
-use zcred_model::template::{subject_key, Attribute, Format, Supplier, Template, TemplateError};
+use zcred_model::template::{subject_key, Attribute, Format, Supplier, Template};
 use zcred_model::Did;
 use zcred_store::{Expectation, StateUpdate, Write};
 use zeroize::Zeroizing;
@@ -189,42 +189,11 @@ pub fn parse(body: &Map<String, Value>) -> Result<(Template, String), ApiError> 
         version,
         remark,
     };
-    let key = template.validate().map_err(|e| {
-        let at = refused_member(&template, &e);
-        let refused = ApiError::invalid_request(e.to_string());
-        match at {
-            Some(at) => refused.at(at),
-            None => refused,
-        }
-    })?;
+    let key = template
+        .validate()
+        .map_err(|e| ApiError::invalid_request(e.to_string()).at(e.member()))?;
     debug_assert_eq!(subject_key(&template.template_name).ok(), Some(key.clone()));
     Ok((template, key))
-}
-
-/// The member a template's validation error is about, as a JSON Pointer.
-fn refused_member(template: &Template, e: &TemplateError) -> Option<String> {
-    match e {
-        TemplateError::SubjectKey(_) => Some("/templateName".to_owned()),
-        TemplateError::AttributeKey(key, _) => template
-            .credential_format
-            .iter()
-            .position(|a| &a.key == key)
-            .map(|i| format!("/credentialFormat/{i}/key")),
-        TemplateError::Field(message) => {
-            let member = message.split(' ').next()?;
-            if member == "attribute" {
-                let i = template
-                    .credential_format
-                    .iter()
-                    .position(|a| !(1..=128).contains(&a.attribute.chars().count()))?;
-                return Some(format!("/credentialFormat/{i}/attribute"));
-            }
-            ["templateName", "version", "credentialFormat"]
-                .contains(&member)
-                .then(|| format!("/{member}"))
-        }
-        _ => None,
-    }
 }
 
 /// The template ACDC (see the module docs).

@@ -137,7 +137,7 @@ impl World {
 
     /// A new key pair whose DID the integrator has incepted; a key bound to that DID.
     fn incepted(&self) -> (SigningKey, String, String) {
-        let (key, next, body) = inception_body(self);
+        let (key, body) = inception_body(self);
         let blob = accepted(
             &self.server,
             &self.si,
@@ -150,7 +150,6 @@ impl World {
             "/zcred/v1/issuer/inception/submit",
             &signers(&blob, &key),
         );
-        drop(next);
         let did = key.verifying_key().did();
         let bound = self.key_for(&did);
         (key, did, bound)
@@ -222,7 +221,8 @@ fn post(path: &str, body: Value, issuer_key: &str) -> Call {
     }
 }
 
-fn inception_body(w: &World) -> (SigningKey, SigningKey, Value) {
+/// A new key pair's inception request (with a new next key); the key.
+fn inception_body(w: &World) -> (SigningKey, Value) {
     let key = SigningKey::generate(&mut OsRng);
     let next = SigningKey::generate(&mut OsRng);
     w.secret(key.to_zetrix().to_string());
@@ -230,7 +230,7 @@ fn inception_body(w: &World) -> (SigningKey, SigningKey, Value) {
         "publicKey": key.verifying_key().to_zetrix(),
         "nextPublicKey": next.verifying_key().to_zetrix(),
     });
-    (key, next, body)
+    (key, body)
 }
 
 fn download_body(signer: &SigningKey, vc_id: &str) -> Value {
@@ -286,13 +286,13 @@ fn bbs_sign(w: &World, _role: Role) -> Call {
 }
 
 fn inception_create(w: &World, _role: Role) -> Call {
-    let (key, _, body) = inception_body(w);
+    let (key, body) = inception_body(w);
     let bound = w.key_for(&key.verifying_key().did());
     post("/zcred/v1/issuer/inception/create", body, &bound)
 }
 
 fn inception_submit(w: &World, role: Role) -> Call {
-    let (key, _, body) = inception_body(w);
+    let (key, body) = inception_body(w);
     let bound = w.key_for(&key.verifying_key().did());
     let body = submit_of(
         w,
@@ -752,33 +752,27 @@ impl World {
     /// (`may`), else `owner`'s. Blobs belong to the key that made them (api.md §1.5), so a
     /// caller sent another key's blob is told it does not exist (404), whoever it is.
     fn maker(&self, role: Role, may: &[Role], owner: &str) -> String {
-        let own = Call {
-            method: "POST",
-            path: String::new(),
-            body: Value::Null,
-            issuer_key: owner.to_owned(),
-        };
-        match self.key(role, &own) {
+        match self.key(role, owner) {
             Some(key) if may.contains(&role) => key,
             _ => owner.to_owned(),
         }
     }
 
-    /// The key `role` calls `call` with.
-    fn key(&self, role: Role, call: &Call) -> Option<String> {
+    /// The key `role` calls with, when the call is about the issuer whose key is `issuer_key`.
+    fn key(&self, role: Role, issuer_key: &str) -> Option<String> {
         match role {
             Role::NoKey => None,
             Role::UnknownKey => Some(UNKNOWN_KEY.to_owned()),
             Role::AdminToken => Some(self.admin.clone()),
             Role::OtherIssuer => Some(self.b.api_key.clone()),
             Role::Integrator => Some(self.si.clone()),
-            Role::Issuer => Some(call.issuer_key.clone()),
+            Role::Issuer => Some(issuer_key.to_owned()),
         }
     }
 
     /// Sends `call` as `role`: to `sealed_to` (an `/enc/` twin) sealed, or as it is.
     fn send(&self, role: Role, call: &Call, sealed_to: Option<&str>) -> (u16, Value) {
-        let key = self.key(role, call);
+        let key = self.key(role, &call.issuer_key);
         match sealed_to {
             Some(path) => self
                 .server
