@@ -124,6 +124,14 @@ enum LedgerCommand {
         #[arg(long)]
         batch_anchors: bool,
     },
+    /// Re-verify the whole stored log from its bytes, in bounded memory (it streams the
+    /// events), and check that every state row equals the fold of its events. Prints progress
+    /// on a terminal (events/s, ETA) and a JSON summary; exits 1 naming the first bad event or
+    /// row. Reads only: it can run beside live nodes.
+    Audit {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Write every event the service recorded, in first-seen order, as one CESR text stream:
     /// to --out (then a JSON summary is printed), or else to standard output.
     Export {
@@ -524,7 +532,88 @@ fn ledger_command(cmd: LedgerCommand) -> Result<Output, Failure> {
             }
         }
         LedgerCommand::Export { store, out } => ledger_export(&store, out.as_deref()),
+        LedgerCommand::Audit { store } => ledger_audit(&store),
     }
+}
+
+/// `zcred ledger audit`.
+fn ledger_audit(args: &StoreArgs) -> Result<Output, Failure> {
+    existing_store(args)?;
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let started = std::time::Instant::now();
+    let mut last_shown = started;
+    let mut progress = move |events: u64, at: u64, until: u64| {
+        if !terminal || last_shown.elapsed() < std::time::Duration::from_millis(500) {
+            return;
+        }
+        last_shown = std::time::Instant::now();
+        let rate = events as f64 / started.elapsed().as_secs_f64().max(1e-3);
+        let eta = until.saturating_sub(at) as f64 / rate.max(1.0);
+        eprint!(
+            "\raudit: {events} events checked (ordinal {at} of {until}), {rate:.0} events/s, ETA {eta:.0} s   "
+        );
+    };
+    let outcome = runtime()?.block_on(async {
+        with_store!(args, |store, _kind| {
+            Ok::<_, Failure>(
+                zcred_store::audit(&store, zcred_ledger::Options::default(), &mut progress).await,
+            )
+        })
+    })?;
+    if terminal {
+        eprintln!();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    match outcome {
+        Ok(report) => Ok(json!({
+            "verified": true,
+            "events": report.events,
+            "lastOrdinal": report.to,
+            "kels": report.kels,
+            "registries": report.registries,
+            "credentialEvents": report.credential_events,
+            "rowsChecked": report.rows,
+            "rowsMovedOnMeanwhile": report.moved,
+            "seconds": (seconds * 100.0).round() / 100.0,
+            "eventsPerSecond": (report.events as f64 / seconds.max(1e-3)).round(),
+        })
+        .into()),
+        Err(e @ zcred_store::AuditError::Store(_)) => Err(bad(e)),
+        Err(e) => {
+            let (event, row) = match &e {
+                zcred_store::AuditError::Invalid {
+                    ordinal,
+                    ilk,
+                    prefix,
+                    sn,
+                    ..
+                } => (
+                    json!({ "ordinal": ordinal, "ilk": ilk, "prefix": prefix, "sn": sn }),
+                    Value::Null,
+                ),
+                zcred_store::AuditError::Row { key, .. } => (Value::Null, json!(key)),
+                _ => (Value::Null, Value::Null),
+            };
+            Ok(Output {
+                json: json!({ "verified": false, "event": event, "row": row, "error": e.to_string() }),
+                ok: false,
+            })
+        }
+    }
+}
+
+/// The embedded database must exist already: reading commands never create one.
+fn existing_store(args: &StoreArgs) -> Result<(), Failure> {
+    if args.database_url.is_none() {
+        let db = args.data_dir.join(zcred_store_sqlite::FILE_NAME);
+        if !db.is_file() {
+            return Err(bad(format!(
+                "no zcred database at {} (run `zcred serve` with this --data-dir first)",
+                db.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Key states, registries and credentials of a verified stream, in a stable order.
@@ -589,15 +678,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 /// The store's log as one stream. The embedded database must exist already: exporting never
 /// creates one.
 fn ledger_export(args: &StoreArgs, out: Option<&std::path::Path>) -> Result<Output, Failure> {
-    if args.database_url.is_none() {
-        let db = args.data_dir.join(zcred_store_sqlite::FILE_NAME);
-        if !db.is_file() {
-            return Err(bad(format!(
-                "no zcred database at {} (run `zcred serve` with this --data-dir first)",
-                db.display()
-            )));
-        }
-    }
+    existing_store(args)?;
     runtime()?.block_on(async { with_store!(args, |store, _kind| export_to(&store, out).await) })
 }
 
@@ -621,18 +702,17 @@ where
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| bad(format!("--listen {}: {e}", args.listen)))?;
-    let journal = zcred_store::Journal::open(store, zcred_ledger::Options::default())
-        .await
-        .map_err(|e| bad(format!("the event log does not verify: {e}")))?;
+    let journal = zcred_store::Journal::new(store, zcred_ledger::Options::default());
     let master_path = args
         .master_key_file
         .clone()
         .unwrap_or_else(|| args.store.data_dir.join("master.key"));
     if !master_path.exists() {
-        let has_agents = journal
-            .read(|l| l.key_states().any(|k| k.delegator.is_some()))
-            .await
-            .map_err(|e| bad(format!("the event log does not verify: {e}")))?;
+        let has_agents =
+            !zcred_store::LedgerStore::states_after(journal.store(), "delegate/", "", 1)
+                .await
+                .map_err(|e| bad(format!("reading the store: {e}")))?
+                .is_empty();
         if has_agents {
             return Err(bad(format!(
                 "--master-key-file: {} is missing, but the event log holds anchoring agents whose keys are sealed under a master key; restore the file (a new one cannot open them)",
@@ -648,6 +728,9 @@ where
             "generated a new master key (mode 0600); keep it: the service's keys are sealed under it"
         );
     }
+    zcred_server::agent::master_opens_agents(&journal, &master)
+        .await
+        .map_err(|e| bad(format!("--master-key-file {}: {e}", master_path.display())))?;
     let address = listener
         .local_addr()
         .map_err(|e| bad(format!("--listen: {e}")))?;
@@ -656,10 +739,6 @@ where
         "storage": kind,
         "dataDir": args.store.data_dir,
     });
-    println!("{ready}");
-    std::io::stdout()
-        .flush()
-        .map_err(|e| bad(format!("writing: {e}")))?;
     let admin_token = match &args.admin_token_file {
         Some(path) => {
             let text = zeroize::Zeroizing::new(
@@ -688,6 +767,23 @@ where
         ..zcred_server::Settings::default()
     };
     let state = zcred_server::AppState::configured(journal, master, admin_token, settings);
+    // No replay: the tail written since the last verified point is checked, then the node
+    // serves (ledger.md "Durability").
+    let started = std::time::Instant::now();
+    let report = zcred_server::check_tail(&state)
+        .await
+        .map_err(|e| bad(format!("the event log does not verify: {e}")))?;
+    tracing::info!(
+        events = report.events,
+        from = report.from,
+        to = report.to,
+        millis = started.elapsed().as_millis() as u64,
+        "verified the log's tail"
+    );
+    println!("{ready}");
+    std::io::stdout()
+        .flush()
+        .map_err(|e| bad(format!("writing: {e}")))?;
     zcred_server::serve(listener, state, zcred_server::shutdown_signal())
         .await
         .map_err(|e| bad(format!("serving: {e}")))?;
@@ -703,9 +799,7 @@ fn admin_issuer_approve(did: &str, args: &StoreArgs) -> Result<Output, Failure> 
     runtime()?.block_on(async {
         with_store!(args, |store, _kind| {
             let journal =
-                zcred_store::Journal::open(store.clone(), zcred_ledger::Options::default())
-                    .await
-                    .map_err(|e| bad(format!("the event log does not verify: {e}")))?;
+                zcred_store::Journal::new(store.clone(), zcred_ledger::Options::default());
             zcred_server::admin::approve(&journal, &did, now)
                 .await
                 .map_err(|e| bad(e.message.message))

@@ -80,7 +80,11 @@ impl Offline {
                 Some(keys)
             }
             Self::Keys { .. } => None,
-            Self::Ledger { ledger, at } => zcred_server::vp::issuer_keys(ledger, did, *at),
+            Self::Ledger { ledger, at } => {
+                let prefix = zcred_ledger::Key::new(&did.key().ok()?, true).to_string();
+                let events: Vec<_> = ledger.kel_events(&prefix).into_iter().cloned().collect();
+                zcred_server::vp::issuer_keys(&events, did, *at)
+            }
         }
     }
 }

@@ -15,14 +15,18 @@
 //! A credential's TEL is keyed by its registry and its SAID ([`Event::log_id`]): another
 //! registry's events for the same SAID are another log and cannot shadow it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::cesr::{Attachments, Siger, TransSigGroup};
 use crate::event::{Body, Event, EventSeal, Ilk, Key, Prefix, Said};
 use crate::stream::{EventRef, Message, Payload, StreamReader};
+
+mod snapshot;
+
+pub use snapshot::Need;
 
 /// Why a message was refused: it was checked, and it is invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -116,7 +120,7 @@ fn malformed(text: impl Into<String>) -> Verdict {
 }
 
 /// Where a TEL event (or a delegated establishment event) is anchored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Anchor {
     /// The KEL holding the seal.
     pub prefix: String,
@@ -127,7 +131,7 @@ pub struct Anchor {
 }
 
 /// The key state of one identifier after its accepted events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyState {
     /// The identifier.
     pub prefix: Prefix,
@@ -162,15 +166,26 @@ pub struct KeyState {
 }
 
 /// Keys, next-key commitments and witnesses in force from an establishment event on.
-#[derive(Debug, Clone)]
-struct Establishment {
-    sn: u64,
-    said: Said,
-    keys: Vec<Key>,
-    kt: u64,
-    next: Vec<Said>,
-    nt: u64,
-    witnesses: Vec<Prefix>,
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Establishment {
+    /// Its sequence number.
+    pub sn: u64,
+    /// Its SAID.
+    pub said: Said,
+    /// The signing keys it set.
+    pub keys: Vec<Key>,
+    /// Their threshold.
+    pub kt: u64,
+    /// The next-key digests it committed to.
+    pub next: Vec<Said>,
+    /// Their threshold.
+    pub nt: u64,
+    /// The witnesses in force from it on.
+    pub witnesses: Vec<Prefix>,
+    /// Their threshold.
+    pub toad: u64,
+    /// Where the delegator approved it (delegated identifiers).
+    pub approval: Option<Anchor>,
 }
 
 /// One accepted KEL event, kept to check anchors, receipts and endorsements against it.
@@ -180,10 +195,13 @@ struct KelEntry {
     sigs: Vec<Siger>,
 }
 
+/// One KEL as the verifier holds it: its key state, every establishment event's keys, and
+/// the accepted events it has (all of them when it folded the log itself; only those a check
+/// needs when it was loaded from a [`KelRow`]).
 #[derive(Debug, Clone)]
 struct Kel {
     state: KeyState,
-    entries: Vec<KelEntry>,
+    entries: BTreeMap<u64, KelEntry>,
     establishments: Vec<Establishment>,
 }
 
@@ -194,17 +212,52 @@ impl Kel {
         &self.establishments[i.saturating_sub(1)]
     }
 
-    /// The accepted event at `sn` (which the caller knows exists).
-    fn event_at(&self, sn: u64) -> &Event {
-        &self.entries[usize::try_from(sn)
-            .unwrap_or(usize::MAX)
-            .min(self.entries.len() - 1)]
-        .event
+    /// The accepted event at `sn`, when this ledger holds it.
+    fn entry(&self, sn: u64) -> Option<&KelEntry> {
+        self.entries.get(&sn)
+    }
+
+    /// The SAID of the accepted event at `sn` (the head's is always known).
+    fn said_at(&self, sn: u64) -> Option<&Said> {
+        match self.entry(sn) {
+            Some(e) => Some(e.event.said()),
+            None if sn == self.state.sn => Some(&self.state.said),
+            None if sn == self.state.last_est_sn => Some(&self.state.last_est_said),
+            None => self
+                .establishments
+                .iter()
+                .find(|e| e.sn == sn)
+                .map(|e| &e.said),
+        }
     }
 }
 
+/// A KEL's state as a store keeps it beside the log (`kel/<prefix>`): the key state and every
+/// establishment event's keys, enough to check any event that extends the log, and any
+/// endorsement by it, without its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KelRow {
+    /// The key state after the log's last event.
+    pub state: KeyState,
+    /// Every establishment event, by sequence number (the inception first).
+    pub establishments: Vec<Establishment>,
+}
+
+/// One management event of a registry: its SAID and the backers in force from it on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryEvent {
+    /// Its SAID.
+    pub said: Said,
+    /// The backers from it on.
+    pub backers: Vec<Prefix>,
+    /// Their threshold.
+    pub toad: u64,
+    #[serde(skip)]
+    event: Option<Event>,
+}
+
 /// A credential registry (management TEL).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegistryState {
     /// The registry id (SAID of its `vcp`).
     pub id: Said,
@@ -222,12 +275,12 @@ pub struct RegistryState {
     pub toad: u64,
     /// Where the inception is anchored.
     pub anchor: Anchor,
-    #[serde(skip)]
-    events: Vec<(Event, Vec<Prefix>, u64)>,
+    /// Every management event, by sequence number.
+    pub events: Vec<RegistryEvent>,
 }
 
 /// A credential's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Issued and not revoked.
@@ -237,7 +290,7 @@ pub enum Status {
 }
 
 /// One event of a credential's TEL.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TelRecord {
     /// Its SAID.
     pub said: Said,
@@ -254,7 +307,7 @@ pub struct TelRecord {
 }
 
 /// A credential's state: issued or revoked, with the anchoring events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialState {
     /// The credential's SAID (the TEL's `i`).
     pub said: Prefix,
@@ -300,6 +353,8 @@ pub struct Ledger {
     acdcs: HashMap<String, String>,
     /// (log, sn, receipter) of every receipt signature accepted.
     receipts: HashSet<(String, u64, String)>,
+    /// (log, sn) places whose receipters a snapshot loaded.
+    receipts_loaded: HashSet<(String, u64)>,
     duplicity: Vec<Duplicity>,
     accepted: usize,
 }
@@ -560,10 +615,10 @@ impl Ledger {
     pub fn said_at(&self, log: &str, sn: u64) -> Option<&Said> {
         let at = usize::try_from(sn).ok()?;
         if let Some(kel) = self.kels.get(log) {
-            return kel.entries.get(at).map(|e| e.event.said());
+            return kel.said_at(sn);
         }
         if let Some(reg) = self.registries.get(log) {
-            return reg.events.get(at).map(|(e, _, _)| e.said());
+            return reg.events.get(at).map(|e| &e.said);
         }
         let cred = self.credentials.get(log)?;
         match sn {
@@ -573,10 +628,18 @@ impl Ledger {
         }
     }
 
+    /// The accepted events of the KEL `prefix` that this ledger holds, by sequence number
+    /// (all of them when it folded the whole log).
+    pub fn kel_events(&self, prefix: &str) -> Vec<&Event> {
+        self.kels
+            .get(prefix)
+            .map(|k| k.entries.values().map(|e| &e.event).collect())
+            .unwrap_or_default()
+    }
+
     /// The accepted KEL event of `prefix` at `sn`.
     pub fn kel_event(&self, prefix: &str, sn: u64) -> Option<&Event> {
-        let kel = self.kels.get(prefix)?;
-        kel.entries.get(usize::try_from(sn).ok()?).map(|e| &e.event)
+        self.kels.get(prefix)?.entry(sn).map(|e| &e.event)
     }
 
     /// Checks one message and, when it is valid and new, folds it into the state.
@@ -642,14 +705,11 @@ impl Ledger {
             .kels
             .get(controller.as_str())
             .ok_or_else(|| Verdict::Pending(format!("{what} KEL {controller} is not known yet")))?;
-        let entry = usize::try_from(*sn)
-            .ok()
-            .and_then(|i| kel.entries.get(i))
-            .ok_or_else(|| {
-                Verdict::Pending(format!(
-                    "{what} event {controller} sn {sn} is not known yet"
-                ))
-            })?;
+        let entry = kel.entry(*sn).ok_or_else(|| {
+            Verdict::Pending(format!(
+                "{what} event {controller} sn {sn} is not known yet"
+            ))
+        })?;
         if entry.event.said() != said.as_str() {
             return Err(Verdict::Invalid(Problem::Anchor(format!(
                 "the -G couple names {said} at sn {sn}, but {controller}'s event there is {}",
@@ -742,7 +802,8 @@ impl Ledger {
         threshold("controller", valid.len(), e.kt.0)?;
         check_witnesses(event.raw(), &att.wigs, &e.b, e.bt.0)?;
         if let Some(kel) = self.kels.get(e.i.as_str()) {
-            return Err(conflict(e.i.as_str(), 0, kel.event_at(0).said(), event));
+            let first = kel.said_at(0).unwrap_or(&kel.state.last_est_said);
+            return Err(conflict(e.i.as_str(), 0, first, event));
         }
         let state = KeyState {
             prefix: e.i.clone(),
@@ -764,11 +825,6 @@ impl Ledger {
         self.kels.insert(
             e.i.to_string(),
             Kel {
-                state,
-                entries: vec![KelEntry {
-                    event: event.clone(),
-                    sigs: att.sigs.clone(),
-                }],
                 establishments: vec![Establishment {
                     sn: 0,
                     said: e.d.clone(),
@@ -777,7 +833,17 @@ impl Ledger {
                     next: e.n.clone(),
                     nt: e.nt.0,
                     witnesses: e.b.clone(),
+                    toad: e.bt.0,
+                    approval: state.approval.clone(),
                 }],
+                state,
+                entries: BTreeMap::from([(
+                    0,
+                    KelEntry {
+                        event: event.clone(),
+                        sigs: att.sigs.clone(),
+                    },
+                )]),
             },
         );
         Ok(())
@@ -787,7 +853,9 @@ impl Ledger {
     /// before it; then a duplicate (same SAID) or duplicity.
     fn seen_before(&self, kel: &Kel, event: &Event, att: &Attachments) -> Verdict {
         let sn = event.sn();
-        let first = kel.event_at(sn).said().clone();
+        let Some(first) = kel.said_at(sn).cloned() else {
+            return Verdict::Pending(format!("event {} sn {sn} is not known yet", event.prefix()));
+        };
         let before = kel.keys_at(sn - 1);
         let checked = match event.body() {
             Body::Interaction(_) => verify_sigs(event.raw(), &att.sigs, &before.keys, "controller")
@@ -899,6 +967,8 @@ impl Ledger {
                     next: e.n.clone(),
                     nt: e.nt.0,
                     witnesses,
+                    toad: e.bt.0,
+                    approval: next_state.approval.clone(),
                 });
             }
             _ => return Err(malformed("not a KEL event")),
@@ -908,10 +978,13 @@ impl Ledger {
             .get_mut(prefix)
             .ok_or_else(|| Verdict::Pending(format!("KEL {prefix} is not known yet")))?;
         kel.state = next_state;
-        kel.entries.push(KelEntry {
-            event: event.clone(),
-            sigs: att.sigs.clone(),
-        });
+        kel.entries.insert(
+            sn,
+            KelEntry {
+                event: event.clone(),
+                sigs: att.sigs.clone(),
+            },
+        );
         kel.establishments.extend(establishment);
         Ok(())
     }
@@ -926,8 +999,7 @@ impl Ledger {
             .get(prefix.as_str())
             .ok_or_else(|| Verdict::Pending(format!("receipted KEL {prefix} is not known yet")))?;
         let receipted = &kel
-            .entries
-            .get(usize::try_from(sn).unwrap_or(usize::MAX))
+            .entry(sn)
             .ok_or_else(|| {
                 Verdict::Pending(format!("receipted event {prefix} sn {sn} is not known yet"))
             })?
@@ -1025,7 +1097,8 @@ impl Ledger {
                 let anchor = self.check_anchor(&e.ii, event, att)?;
                 check_witnesses(event.raw(), &att.wigs, &e.b, e.bt.0)?;
                 if let Some(reg) = self.registries.get(e.i.as_str()) {
-                    return Err(conflict(e.i.as_str(), 0, reg.events[0].0.said(), event));
+                    let first = reg.events.first().map_or(&reg.said, |m| &m.said);
+                    return Err(conflict(e.i.as_str(), 0, first, event));
                 }
                 self.registries.insert(
                     e.i.to_string(),
@@ -1038,7 +1111,12 @@ impl Ledger {
                         backers: e.b.clone(),
                         toad: e.bt.0,
                         anchor,
-                        events: vec![(event.clone(), e.b.clone(), e.bt.0)],
+                        events: vec![RegistryEvent {
+                            said: e.d.clone(),
+                            backers: e.b.clone(),
+                            toad: e.bt.0,
+                            event: Some(event.clone()),
+                        }],
                     },
                 );
                 Ok(())
@@ -1061,8 +1139,14 @@ impl Ledger {
                 let issuer = reg.issuer.clone();
                 self.check_anchor(&issuer, event, att)?;
                 if e.s.0 <= reg.sn {
-                    let first = reg.events[e.s.0 as usize].0.said();
-                    return Err(conflict(e.i.as_str(), e.s.0, first, event));
+                    let Some(first) = usize::try_from(e.s.0).ok().and_then(|i| reg.events.get(i))
+                    else {
+                        return Err(malformed(format!(
+                            "registry {} lists no event at sn {}",
+                            e.i, e.s.0
+                        )));
+                    };
+                    return Err(conflict(e.i.as_str(), e.s.0, &first.said, event));
                 }
                 if e.p != reg.said {
                     return Err(prior(&reg.said, &e.p));
@@ -1075,7 +1159,12 @@ impl Ledger {
                 })?;
                 reg.sn = e.s.0;
                 reg.said = e.d.clone();
-                reg.events.push((event.clone(), backers.clone(), e.bt.0));
+                reg.events.push(RegistryEvent {
+                    said: e.d.clone(),
+                    backers: backers.clone(),
+                    toad: e.bt.0,
+                    event: Some(event.clone()),
+                });
                 reg.backers = backers;
                 reg.toad = e.bt.0;
                 Ok(())
@@ -1110,8 +1199,8 @@ impl Ledger {
                 let named = usize::try_from(ra.s.0)
                     .ok()
                     .and_then(|i| reg.events.get(i))
-                    .filter(|(m, _, _)| ra.i.as_str() == registry_id && m.said() == &ra.d);
-                let (_, backers, toad) = named.ok_or_else(|| {
+                    .filter(|m| ra.i.as_str() == registry_id && m.said == ra.d);
+                let RegistryEvent { backers, toad, .. } = named.ok_or_else(|| {
                     malformed(format!(
                         "ra names registry event {} sn {} ({}), which is not in registry {registry_id}",
                         ra.i, ra.s.0, ra.d
@@ -1227,7 +1316,11 @@ impl Ledger {
         let reg = self.registries.get(registry).ok_or_else(|| {
             Problem::Malformed(format!("registry {registry} is not in the ledger"))
         })?;
-        let (vcp, _, _) = &reg.events[0];
+        let vcp = reg
+            .events
+            .first()
+            .and_then(|m| m.event.as_ref())
+            .ok_or_else(|| Problem::Malformed("the registry's inception was not kept".into()))?;
         self.reverify_anchor(vcp, &reg.anchor)?;
         for record in std::iter::once(&cred.issued).chain(cred.revoked.as_ref()) {
             let event = record
@@ -1247,15 +1340,12 @@ impl Ledger {
         let kel = self.kels.get(&anchor.prefix).ok_or_else(|| {
             Problem::Anchor(format!("KEL {} is not in the ledger", anchor.prefix))
         })?;
-        let entry = usize::try_from(anchor.sn)
-            .ok()
-            .and_then(|i| kel.entries.get(i))
-            .ok_or_else(|| {
-                Problem::Anchor(format!(
-                    "{} has no event at sn {}",
-                    anchor.prefix, anchor.sn
-                ))
-            })?;
+        let entry = kel.entry(anchor.sn).ok_or_else(|| {
+            Problem::Anchor(format!(
+                "{} has no event at sn {}",
+                anchor.prefix, anchor.sn
+            ))
+        })?;
         let anchoring = reparse(&entry.event)?;
         if anchoring.said() != anchor.said.as_str()
             || !anchoring.anchors().iter().any(|s| seal_matches(s, &event))

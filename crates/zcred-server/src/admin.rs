@@ -74,15 +74,16 @@ pub async fn approve<S: Store>(
         .key()
         .map_err(|e| ApiError::invalid_format(format!("/did: {e}")).at("/did"))?;
     let prefix = Key::new(&key, true).to_string();
-    let (known, delegated) = journal
-        .read(|l| {
-            (
-                l.key_state(&prefix).is_some(),
-                l.delegate_of(&prefix).is_some(),
-            )
-        })
+    let known = journal
+        .key_state(&prefix)
         .await
-        .map_err(ApiError::unavailable)?;
+        .map_err(ApiError::unavailable)?
+        .is_some();
+    let delegated = !journal
+        .delegates(&prefix)
+        .await
+        .map_err(ApiError::unavailable)?
+        .is_empty();
     if !known {
         return Err(ApiError::not_found(format!(
             "issuer {did} is not registered here"

@@ -38,10 +38,12 @@ pub fn record_in_force(kel: &KeyState) -> String {
     }
 }
 
-/// The agent's current and next keys, opened from their sealed record.
+/// The agent's current and next keys, opened from their sealed record: kept as their seeds'
+/// text (zeroized on drop), so that a write tried again on fresh state can sign again.
 pub struct AgentKeys {
     current: SigningKey,
     next: SigningKey,
+    seeds: Zeroizing<String>,
 }
 
 impl std::fmt::Debug for AgentKeys {
@@ -50,10 +52,26 @@ impl std::fmt::Debug for AgentKeys {
     }
 }
 
+/// The two signing keys of a sealed record's text.
+fn key_pair(seeds: &str) -> Result<(SigningKey, SigningKey), ApiError> {
+    let (current, next) = seeds
+        .split_once('\n')
+        .ok_or_else(|| ApiError::internal("sealed agent keys are malformed"))?;
+    Ok((
+        SigningKey::from_zetrix(current).map_err(ApiError::internal)?,
+        SigningKey::from_zetrix(next).map_err(ApiError::internal)?,
+    ))
+}
+
 impl AgentKeys {
     /// The keys as a pair, to start a controller with.
     pub fn into_pair(self) -> (SigningKey, SigningKey) {
         (self.current, self.next)
+    }
+
+    /// The keys as a fresh pair (the record can give them again).
+    pub fn pair(&self) -> Result<(SigningKey, SigningKey), ApiError> {
+        key_pair(&self.seeds)
     }
 
     /// The pre-committed next key.
@@ -61,14 +79,11 @@ impl AgentKeys {
         &self.next
     }
 
-    /// A controller for the agent at its recorded `state`.
-    pub fn resume(self, state: &KeyState) -> Result<Controller, ApiError> {
-        Controller::resume(state, self.current, self.next).ok_or_else(|| {
-            ApiError::internal(format!(
-                "the sealed keys of agent {} are not its keys in force",
-                state.prefix
-            ))
-        })
+    /// A controller for the agent at its recorded `state`; `None` when these are not its keys
+    /// in force (it rotated since they were opened).
+    pub fn resume(&self, state: &KeyState) -> Result<Option<Controller>, ApiError> {
+        let (current, next) = key_pair(&self.seeds)?;
+        Ok(Controller::resume(state, current, next))
     }
 }
 
@@ -105,13 +120,16 @@ pub async fn keys<S: Store>(state: &AppState<S>, record: &str) -> Result<AgentKe
         .master()
         .open(record, &sealed)
         .map_err(ApiError::internal)?;
-    let seeds = std::str::from_utf8(&seeds).map_err(ApiError::internal)?;
-    let (current, next) = seeds
-        .split_once('\n')
-        .ok_or_else(|| ApiError::internal("sealed agent keys are malformed"))?;
+    let seeds = Zeroizing::new(
+        std::str::from_utf8(&seeds)
+            .map_err(ApiError::internal)?
+            .to_owned(),
+    );
+    let (current, next) = key_pair(&seeds)?;
     Ok(AgentKeys {
-        current: SigningKey::from_zetrix(current).map_err(ApiError::internal)?,
-        next: SigningKey::from_zetrix(next).map_err(ApiError::internal)?,
+        current,
+        next,
+        seeds,
     })
 }
 
@@ -157,24 +175,17 @@ pub async fn issuer<S: Store>(
         .key()
         .map_err(|e| ApiError::invalid_format(format!("{did}: {e}")))?;
     let prefix = Key::new(&original, true).to_string();
-    let found = state
-        .ledger(|l| {
-            let kel = l.key_state(&prefix)?.clone();
-            let agent = l.delegate_of(&prefix).map(|a| a.prefix.to_string());
-            let registry = agent.as_deref().and_then(|a| {
-                l.registries()
-                    .find(|r| r.issuer.as_str() == a)
-                    .map(|r| r.id.to_string())
-            });
-            Some((kel, agent, registry))
-        })
-        .await?;
-    let Some((kel, agent, registry)) = found else {
+    let journal = state.journal();
+    let Some(kel) = journal
+        .key_state(&prefix)
+        .await
+        .map_err(ApiError::unavailable)?
+    else {
         return Err(ApiError::forbidden(format!(
             "issuer {did} is not registered here; onboard it first"
         )));
     };
-    let (Some(agent), Some(registry)) = (agent, registry) else {
+    let Some((agent, registry)) = onboarded(state, &prefix).await? else {
         return Err(ApiError::forbidden(format!(
             "issuer {did} has not delegated the service's anchoring agent yet; finish onboarding first"
         )));
@@ -199,47 +210,99 @@ pub async fn issuer<S: Store>(
     })
 }
 
-/// Runs `build` with `issuer`'s agent picked up at its recorded state, under the journal's
-/// lock (so that concurrent anchors by one agent never race for a sequence number), and
-/// records what it builds, using up `blob` when given; in a task of its own, so that a client
-/// that hangs up cannot cut the write short.
+/// The anchoring agent the issuer `prefix` delegated and its registry, once both are recorded
+/// (neither ever changes after: an agent rotates its keys, not its prefix).
+pub async fn onboarded<S: Store>(
+    state: &AppState<S>,
+    prefix: &str,
+) -> Result<Option<(String, String)>, ApiError> {
+    let journal = state.journal();
+    let Some(agent) = journal
+        .delegates(prefix)
+        .await
+        .map_err(ApiError::unavailable)?
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    let registry = journal
+        .registries_of(&agent)
+        .await
+        .map_err(ApiError::unavailable)?
+        .into_iter()
+        .next();
+    Ok(registry.map(|r| (agent, r)))
+}
+
+/// Why an anchoring attempt stopped before its write.
+enum Anchoring {
+    /// What `build` refused.
+    Refused(ApiError),
+    /// The agent's keys in force are not the ones opened (it rotated meanwhile).
+    Rekey,
+}
+
+/// Runs `build` with `issuer`'s agent picked up at its key state as the store holds it (the
+/// journal loads the agent's and the issuer's KELs, and builds again on fresh state when
+/// another writer extended them meanwhile, so concurrent anchors by one agent never race for
+/// a sequence number), and records what it builds, using up `blob` when given; in a task of
+/// its own, so that a client that hangs up cannot cut the write short.
 pub async fn anchored<S: Store, T: Send + 'static>(
     state: &AppState<S>,
     issuer: &Issuer,
     blob: Option<String>,
-    build: impl FnOnce(&Ledger, &mut Controller) -> Result<(Vec<Message>, Write, T), ApiError>
+    build: impl FnMut(&Ledger, &mut Controller) -> Result<(Vec<Message>, Write, T), ApiError>
         + Send
         + 'static,
 ) -> Result<T, ApiError> {
-    let record = state
-        .ledger(|l| l.key_state(&issuer.agent).map(record_in_force))
-        .await?
-        .ok_or_else(|| ApiError::internal("the issuer's agent has no KEL"))?;
-    let keys = keys(state, &record).await?;
-    let agent = issuer.agent.clone();
     let task_state = state.clone();
-    let outcome = tokio::spawn(async move {
-        task_state
-            .journal()
-            .write_with(blob.clone().as_deref(), move |ledger| {
-                let kel = ledger
-                    .key_state(&agent)
-                    .ok_or_else(|| ApiError::internal("the issuer's agent has no KEL"))?;
-                let mut controller = keys.resume(kel)?;
-                let (mut messages, mut write, out) = build(ledger, &mut controller)?;
-                messages.append(&mut write.messages);
-                write.messages = messages;
-                write.consume_blob = blob.clone();
-                Ok::<_, ApiError>((write, out))
-            })
-            .await
+    let agent = issuer.agent.clone();
+    let kels = vec![issuer.agent.clone(), issuer.prefix.clone()];
+    tokio::spawn(async move {
+        let mut build = build;
+        // A rotation of the agent by another node between opening its keys and writing makes
+        // the keys stale; they are opened again (a rotation is rare, so a few tries do).
+        for _ in 0..4 {
+            let record = task_state
+                .journal()
+                .key_state(&agent)
+                .await
+                .map_err(ApiError::unavailable)?
+                .map(|k| record_in_force(&k))
+                .ok_or_else(|| ApiError::internal("the issuer's agent has no KEL"))?;
+            let keys = keys(&task_state, &record).await?;
+            let outcome = task_state
+                .journal()
+                .write_with(&kels, blob.as_deref(), |ledger| {
+                    let kel = ledger.key_state(&agent).ok_or_else(|| {
+                        Anchoring::Refused(ApiError::internal("the issuer's agent has no KEL"))
+                    })?;
+                    let mut controller = keys
+                        .resume(kel)
+                        .map_err(Anchoring::Refused)?
+                        .ok_or(Anchoring::Rekey)?;
+                    let (mut messages, mut write, out) =
+                        build(ledger, &mut controller).map_err(Anchoring::Refused)?;
+                    messages.append(&mut write.messages);
+                    write.messages = messages;
+                    write.consume_blob = blob.clone();
+                    Ok::<_, Anchoring>((write, out))
+                })
+                .await;
+            match outcome {
+                Ok(Ok(out)) => return Ok(out),
+                Ok(Err(Anchoring::Refused(e))) => return Err(e),
+                Ok(Err(Anchoring::Rekey)) => continue,
+                Err(e) => return Err(journal_error(e)),
+            }
+        }
+        Err(ApiError::unavailable(
+            "the issuer's agent kept rotating while this call ran",
+        ))
     })
     .await
-    .map_err(|e| ApiError::internal(format!("the write task failed: {e}")))?;
-    match outcome {
-        Ok(result) => result,
-        Err(e) => Err(journal_error(e)),
-    }
+    .map_err(|e| ApiError::internal(format!("the write task failed: {e}")))?
 }
 
 /// The status for a refused journal write: a used blob is 404 (api.md §1.5), a record that
@@ -252,7 +315,7 @@ pub fn journal_error(e: JournalError) -> ApiError {
         JournalError::Changed(_) | JournalError::Taken { .. } => ApiError::invalid_state(
             "the record changed while this call ran (a concurrent call won); read it again",
         ),
-        e @ (JournalError::Store(_) | JournalError::Replay(_)) => ApiError::unavailable(e),
+        e @ (JournalError::Store(_) | JournalError::Busy { .. }) => ApiError::unavailable(e),
         e => ApiError::internal(e),
     }
 }
@@ -262,5 +325,42 @@ pub fn row(text: &str) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_str(text) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(ApiError::internal("a stored record is not a JSON object")),
+    }
+}
+
+/// Whether `master` opens the sealed keys of the anchoring agents recorded in `journal` (the
+/// first one found with a sealed record is tried: they are all sealed under the same key).
+/// `Ok(false)` when none is recorded. A node started with the wrong master key refuses to
+/// start instead of failing its first issuance.
+pub async fn master_opens_agents<S: Store>(
+    journal: &zcred_store::Journal<S>,
+    master: &crate::keys::MasterKey,
+) -> Result<bool, String> {
+    let store = journal.store();
+    let mut after = String::new();
+    loop {
+        let page = store
+            .states_after("delegate/", &after, 64)
+            .await
+            .map_err(|e| e.to_string())?;
+        for (key, _) in &page {
+            let agent = key.rsplit('/').next().unwrap_or_default();
+            let Some(kel) = journal.key_state(agent).await.map_err(|e| e.to_string())? else {
+                continue;
+            };
+            let record = record_in_force(&kel);
+            // Agents whose keys this service never held (an import) have no sealed record.
+            let Some(sealed) = store.sealed(&record).await.map_err(|e| e.to_string())? else {
+                continue;
+            };
+            return master
+                .open(&record, &sealed)
+                .map(|_| true)
+                .map_err(|_| format!("it does not open the sealed keys of agent {agent}"));
+        }
+        match page.last() {
+            Some((key, _)) if page.len() == 64 => after = key.clone(),
+            _ => return Ok(false),
+        }
     }
 }

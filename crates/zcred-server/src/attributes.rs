@@ -19,7 +19,7 @@ use axum::Extension;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 use zcred_crypto::{bbs, multibase};
-use zcred_ledger::{flows, Ledger, Message};
+use zcred_ledger::{flows, Event, Message};
 
 use crate::access::Caller;
 use crate::blobs;
@@ -73,16 +73,41 @@ impl DidAttribute {
     }
 }
 
-/// The DID attributes anchored in the KEL of `prefix`, in order of first appearance.
-pub fn list(ledger: &Ledger, prefix: &str) -> Vec<DidAttribute> {
+/// The DID attributes of the issuer whose KEL `prefix` is, as the store holds it now.
+pub async fn of<S: Store>(
+    state: &AppState<S>,
+    prefix: &str,
+) -> Result<Vec<DidAttribute>, ApiError> {
+    let events = state
+        .journal()
+        .kel_events(prefix)
+        .await
+        .map_err(ApiError::unavailable)?;
+    Ok(list(&events))
+}
+
+/// The keys of every establishment event of a KEL's `events` (by sequence number), in order.
+pub fn establishment_keys(events: &[Event]) -> Vec<&[zcred_ledger::Key]> {
+    events
+        .iter()
+        .filter_map(|e| match e.body() {
+            zcred_ledger::Body::Inception(i) => Some(i.k.as_slice()),
+            zcred_ledger::Body::Rotation(r) => Some(r.k.as_slice()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The signing keys in force after a KEL's `events`; `None` for no events.
+pub fn keys_in_force(events: &[Event]) -> Option<&[zcred_ledger::Key]> {
+    establishment_keys(events).last().copied()
+}
+
+/// The DID attributes anchored in a KEL's `events` (by sequence number), in order of first
+/// appearance.
+pub fn list(events: &[Event]) -> Vec<DidAttribute> {
     let mut out: Vec<DidAttribute> = Vec::new();
-    let Some(kel) = ledger.key_state(prefix) else {
-        return out;
-    };
-    for sn in 0..=kel.sn {
-        let Some(event) = ledger.kel_event(prefix, sn) else {
-            continue;
-        };
+    for event in events {
         for anchor in event.anchors() {
             if anchor.get("t").and_then(Value::as_str) != Some(TAG) {
                 continue;
@@ -219,7 +244,7 @@ pub async fn submit<S: Store>(
     let prefix = ixn.prefix().to_owned();
     let message = Message::event(ixn, flows::controller_signature(signature));
     recorded(state.record(vec![message], pending.id).await, moved_on)?;
-    let listed = state.ledger(|l| list(l, &prefix)).await?;
+    let listed = of(&state, &prefix).await?;
     let attributes: Vec<Value> = listed.iter().map(|a| a.method(did.as_str())).collect();
     Ok(Envelope(json!({
         "did": did.as_str(),

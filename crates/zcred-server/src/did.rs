@@ -46,17 +46,19 @@ pub async fn resolve<S: Store>(
         );
     };
     let prefix = Key::new(&original, true).to_string();
-    let kel = match state.ledger(|l| l.key_state(&prefix).cloned()).await {
-        Ok(kel) => kel,
+    // One read of the whole (issuer-sized) log: keys and attributes as of the same event.
+    let events = match state.journal().kel_events(&prefix).await {
+        Ok(events) => events,
         Err(e) => {
+            let e = crate::error::ApiError::unavailable(e);
             return failure(
                 e.status,
                 "internalError",
                 "the service's storage is unavailable".into(),
-            )
+            );
         }
     };
-    let Some(kel) = kel else {
+    let Some(keys) = crate::attributes::keys_in_force(&events) else {
         return failure(
             StatusCode::NOT_FOUND,
             "notFound",
@@ -64,8 +66,22 @@ pub async fn resolve<S: Store>(
         );
     };
     let id = did.as_str();
-    let methods: Vec<Value> = kel
-        .keys
+    let (Some(head), Some(establishment)) = (
+        events.last(),
+        events.iter().rev().find(|e| {
+            matches!(
+                e.body(),
+                zcred_ledger::Body::Inception(_) | zcred_ledger::Body::Rotation(_)
+            )
+        }),
+    ) else {
+        return failure(
+            StatusCode::NOT_FOUND,
+            "notFound",
+            format!("{did} is not registered here"),
+        );
+    };
+    let methods: Vec<Value> = keys
         .iter()
         .filter_map(|k| k.verifying_key().ok())
         .map(|k| {
@@ -78,16 +94,7 @@ pub async fn resolve<S: Store>(
         })
         .collect();
     let key_ref = json!([format!("{id}#controllerKey")]);
-    let attributes = match state.ledger(|l| crate::attributes::list(l, &prefix)).await {
-        Ok(list) => list,
-        Err(e) => {
-            return failure(
-                e.status,
-                "internalError",
-                "the service's storage is unavailable".into(),
-            )
-        }
-    };
+    let attributes = crate::attributes::list(&events);
     let mut methods = methods;
     let mut assertion = vec![json!(format!("{id}#controllerKey"))];
     let mut agreement = Vec::new();
@@ -128,9 +135,9 @@ pub async fn resolve<S: Store>(
         "didResolutionMetadata": { "contentType": "application/did+ld+json" },
         "didDocumentMetadata": {
             "keriPrefix": prefix,
-            "sn": kel.sn,
-            "versionId": kel.said.to_string(),
-            "establishment": { "sn": kel.last_est_sn, "said": kel.last_est_said.to_string() },
+            "sn": head.sn(),
+            "versionId": head.said().to_string(),
+            "establishment": { "sn": establishment.sn(), "said": establishment.said().to_string() },
             "zcredIssuerStatus": status,
         },
     }))

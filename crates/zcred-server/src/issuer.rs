@@ -76,7 +76,7 @@ pub async fn create<S: Store>(
     let did = Did::of_key(&key);
     check_issuer(&caller, &did)?;
     let prefix = Key::new(&key, true).to_string();
-    if state.ledger(|l| l.key_state(&prefix).is_some()).await? {
+    if state.key_state(&prefix).await?.is_some() {
         return Err(ApiError::duplicate(format!(
             "issuer {did} is registered already"
         )));
@@ -116,8 +116,10 @@ pub async fn submit<S: Store>(
     let prefix = icp.prefix().to_owned();
     // State before signatures (api.md §1.4).
     let registered = state
-        .ledger(|l| l.said_at(&prefix, 0).map(|s| s.to_string()))
-        .await?;
+        .journal()
+        .said_at(&prefix, 0)
+        .await
+        .map_err(ApiError::unavailable)?;
     if registered.as_ref().is_some_and(|s| *s != said) {
         return Err(ApiError::duplicate(format!(
             "issuer {did} is registered already with another inception"
@@ -151,7 +153,7 @@ pub(crate) fn recorded(
             | JournalError::Invalid { .. }
             | JournalError::Pending { .. }),
         ) => Err(refused(&e)),
-        Err(e @ (JournalError::Store(_) | JournalError::Replay(_))) => {
+        Err(e @ (JournalError::Store(_) | JournalError::Busy { .. })) => {
             Err(ApiError::unavailable(e))
         }
         Err(e) => Err(ApiError::internal(e)),
@@ -187,12 +189,14 @@ pub(crate) async fn issuer_of<S: Store>(
         .key()
         .map_err(|e| ApiError::invalid_format(format!("/did: {e}")).at("/did"))?;
     let prefix = Key::new(&key, true).to_string();
-    let (issuer, agent) = state
-        .ledger(|l| {
-            let agent = l.delegate_of(&prefix).map(|k| k.prefix.to_string());
-            (l.key_state(&prefix).cloned(), agent)
-        })
-        .await?;
+    let issuer = state.key_state(&prefix).await?;
+    let agent = state
+        .journal()
+        .delegates(&prefix)
+        .await
+        .map_err(ApiError::unavailable)?
+        .into_iter()
+        .next();
     let issuer = issuer.ok_or_else(|| {
         ApiError::not_found(format!(
             "issuer {did} has no KEL here; submit its inception first"
@@ -211,8 +215,9 @@ pub(crate) async fn key_for_next<S: Store>(
     blob: &str,
 ) -> Result<VerifyingKey, ApiError> {
     let (sn, keys) = state
-        .ledger(|l| l.key_state(event.prefix()).map(|k| (k.sn, k.keys.clone())))
+        .key_state(event.prefix())
         .await?
+        .map(|k| (k.sn, k.keys))
         .ok_or_else(|| ApiError::internal("the issuer has no KEL"))?;
     if sn + 1 != event.sn() {
         return Err(blobs::discard(

@@ -95,6 +95,16 @@ struct Inner<S> {
     metrics: metrics::Metrics,
     enc: enc::EncKeys,
     bbs: batch::BbsVerifier,
+    tail: TailCheck,
+}
+
+/// The outcome of the last check of the log's tail (`/readyz`).
+#[derive(Debug, Default)]
+struct TailCheck {
+    /// Whether the last check passed.
+    verified: std::sync::atomic::AtomicBool,
+    /// Why the last check failed, when it did.
+    problem: std::sync::Mutex<Option<String>>,
 }
 
 impl<S> Clone for AppState<S> {
@@ -130,6 +140,7 @@ impl<S> AppState<S> {
                 metrics: metrics::Metrics::default(),
                 enc: enc::EncKeys::default(),
                 bbs: batch::BbsVerifier::default(),
+                tail: TailCheck::default(),
             }),
         }
     }
@@ -173,15 +184,72 @@ impl<S> AppState<S> {
     pub fn master(&self) -> &keys::MasterKey {
         &self.inner.master
     }
+
+    /// Whether the last check of the log's tail passed, or why it did not.
+    pub fn tail_verified(&self) -> Result<(), String> {
+        if self
+            .inner
+            .tail
+            .verified
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Ok(());
+        }
+        let problem = self.inner.tail.problem.lock().ok().and_then(|p| p.clone());
+        Err(problem.unwrap_or_else(|| "the tail of the log has not been verified yet".into()))
+    }
+}
+
+/// How often a node checks the tail of the log written since the last verified point (each
+/// node does; the one that gets there first moves the point on).
+const TAIL_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Verifies the events written since the last verified point (ledger.md "Durability") and
+/// moves the point on, recording the outcome for `/readyz`.
+pub async fn check_tail<S: Store>(
+    state: &AppState<S>,
+) -> Result<zcred_store::Report, zcred_store::AuditError> {
+    let journal = state.journal();
+    let result =
+        zcred_store::verify_tail(journal.store(), journal.options(), &mut |_, _, _| {}).await;
+    let tail = &state.inner.tail;
+    if let Ok(mut problem) = tail.problem.lock() {
+        *problem = result.as_ref().err().map(ToString::to_string);
+    }
+    tail.verified
+        .store(result.is_ok(), std::sync::atomic::Ordering::SeqCst);
+    result
+}
+
+/// Checks the tail every [`TAIL_EVERY`] (with a jitter, so that nodes do not step together).
+async fn check_tail_forever<S: Store>(state: AppState<S>) {
+    loop {
+        let jitter = u64::from(rand_core::RngCore::next_u32(&mut rand_core::OsRng) % 2000);
+        tokio::time::sleep(TAIL_EVERY + std::time::Duration::from_millis(jitter)).await;
+        match check_tail(&state).await {
+            Ok(report) if report.events > 0 => {
+                tracing::info!(
+                    events = report.events,
+                    to = report.to,
+                    "verified the log's tail"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "the log's tail does not verify"),
+        }
+    }
 }
 
 impl<S: Store> AppState<S> {
-    /// Runs `f` on the verified ledger.
-    pub async fn ledger<R>(
+    /// The key state of `prefix`, as the store holds it now.
+    pub async fn key_state(
         &self,
-        f: impl FnOnce(&zcred_ledger::Ledger) -> R,
-    ) -> Result<R, ApiError> {
-        self.journal().read(f).await.map_err(ApiError::unavailable)
+        prefix: &str,
+    ) -> Result<Option<zcred_ledger::verify::KeyState>, ApiError> {
+        self.journal()
+            .key_state(prefix)
+            .await
+            .map_err(ApiError::unavailable)
     }
 
     /// Records `messages` and uses up `blob`, in a task of its own: a client that hangs up
@@ -305,6 +373,7 @@ pub async fn serve<S: Store>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(sweep::sweep_forever(state.clone()));
+    let tail = tokio::spawn(check_tail_forever(state.clone()));
     use axum::serve::ListenerExt as _;
     // Answers are small and written at once: send them without Nagle's delay, which would
     // otherwise meet a client's delayed ACK on a kept-alive connection.
@@ -315,6 +384,7 @@ pub async fn serve<S: Store>(
         .with_graceful_shutdown(shutdown)
         .await;
     sweeper.abort();
+    tail.abort();
     served
 }
 
@@ -360,9 +430,7 @@ pub(crate) mod testing {
 
     /// A service over an empty memory store.
     pub(crate) async fn service() -> crate::AppState<MemoryStore> {
-        let journal = Journal::open(MemoryStore::new(), Default::default())
-            .await
-            .unwrap();
+        let journal = Journal::new(MemoryStore::new(), Default::default());
         crate::AppState::new(journal, crate::keys::MasterKey::generate())
     }
 

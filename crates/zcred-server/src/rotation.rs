@@ -127,14 +127,8 @@ pub async fn agent_create<S: Store>(
         .map_err(|e| ApiError::invalid_format(format!("/did: {e}")).at("/did"))?;
     let issuer = agent::issuer(&state, &caller, &did).await?;
     blobs::one_at_a_time(state.journal().store(), AGENT, &issuer.prefix).await?;
-    let (issuer_kel, agent_kel) = state
-        .ledger(|l| {
-            (
-                l.key_state(&issuer.prefix).cloned(),
-                l.key_state(&issuer.agent).cloned(),
-            )
-        })
-        .await?;
+    let issuer_kel = state.key_state(&issuer.prefix).await?;
+    let agent_kel = state.key_state(&issuer.agent).await?;
     let (Some(issuer_kel), Some(agent_kel)) = (issuer_kel, agent_kel) else {
         return Err(ApiError::internal("the issuer or its agent has no KEL"));
     };
@@ -145,7 +139,9 @@ pub async fn agent_create<S: Store>(
     let digest = Key::new(&fresh.verifying_key(), true).next_digest();
     let record = agent::rotated_record_name(&issuer.agent, agent_kel.sn + 1, digest.as_str());
     agent::seal(&state, &record, keys.next(), &fresh).await?;
-    let mut controller = keys.resume(&agent_kel)?;
+    let mut controller = keys.resume(&agent_kel)?.ok_or_else(|| {
+        ApiError::invalid_state("the agent rotated while this call ran; call again")
+    })?;
     let drt = controller.rotate(fresh).map_err(ApiError::internal)?;
     let drt = drt
         .as_event()
@@ -186,9 +182,7 @@ pub async fn agent_submit<S: Store>(
     let approval = Event::parse(&pending.bytes).map_err(ApiError::internal)?;
     let issuer_key = crate::issuer::key_for_next(&state, &approval, &pending.id).await?;
     let signature = blobs::check_signers(&signers, &pending.bytes, &issuer_key)?;
-    let (_, fresh) = agent::keys(&state, pending.text("record")?)
-        .await?
-        .into_pair();
+    let sealed = agent::keys(&state, pending.text("record")?).await?;
     let expected = pending.text("drt")?.to_owned();
     let txhash = approval.said().to_string();
     let approval_message = Message::event(approval.clone(), flows::controller_signature(signature));
@@ -202,6 +196,7 @@ pub async fn agent_submit<S: Store>(
         &issuer,
         Some(pending.id.clone()),
         move |_, controller| {
+            let (_, fresh) = sealed.pair()?;
             let mut drt = controller.rotate(fresh).map_err(ApiError::internal)?;
             let (said, sn) = drt
                 .as_event()
@@ -214,7 +209,7 @@ pub async fn agent_submit<S: Store>(
             drt.attachments.source_seals = vec![(approval.sn(), approval.said().to_string())];
             let prefix: &Prefix = controller.prefix();
             Ok((
-                vec![approval_message, drt],
+                vec![approval_message.clone(), drt],
                 Write::default(),
                 Some((prefix.to_string(), sn)),
             ))

@@ -333,8 +333,8 @@ async fn register<S: Store>(
                 ..Attachments::default()
             },
         };
-        let mut row = match members {
-            Value::Object(m) => m,
+        let mut row = match &members {
+            Value::Object(m) => m.clone(),
             _ => Map::new(),
         };
         row.remove("d");
@@ -347,7 +347,10 @@ async fn register<S: Store>(
                 key: key.clone(),
                 value: Value::Object(row).to_string(),
             }],
-            expect: vec![Expectation { key, value: None }],
+            expect: vec![Expectation {
+                key: key.clone(),
+                value: None,
+            }],
             consume_blob: None,
         };
         Ok((vec![ixn], write, said))

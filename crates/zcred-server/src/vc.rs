@@ -208,17 +208,18 @@ pub(crate) async fn status_of<S: Store>(
         return Ok(Status::NotRecorded);
     };
     let found = state
-        .ledger(move |l| {
-            l.credential(&registry, &said).map(|c| {
-                (
-                    c.status,
-                    c.revoked
-                        .as_ref()
-                        .map(|r| r.dt.chars().take(10).collect::<String>()),
-                )
-            })
-        })
-        .await?;
+        .journal()
+        .credential(&registry, &said)
+        .await
+        .map_err(ApiError::unavailable)?
+        .map(|c| {
+            (
+                c.status,
+                c.revoked
+                    .as_ref()
+                    .map(|r| r.dt.chars().take(10).collect::<String>()),
+            )
+        });
     Ok(match found {
         None => Status::NotRecorded,
         Some((zcred_ledger::verify::Status::Revoked, date)) => {
@@ -1156,8 +1157,7 @@ async fn issuer_attributes<S: Store>(
     state: &AppState<S>,
     issuer: &Issuer,
 ) -> Result<Vec<attributes::DidAttribute>, ApiError> {
-    let prefix = issuer.prefix.clone();
-    state.ledger(move |l| attributes::list(l, &prefix)).await
+    attributes::of(state, &issuer.prefix).await
 }
 
 /// Records the issuance of every `submissions` (one agent `ixn` per `iss`) and the quota
@@ -1174,7 +1174,7 @@ async fn issue_all<S: Store>(
         let mut messages = Vec::with_capacity(2 * submissions.len());
         let mut write = Write::default();
         let mut txs = Vec::with_capacity(submissions.len());
-        for submission in submissions {
+        for submission in &submissions {
             let iss =
                 flows::issuance(&submission.said, &registry, now).map_err(ApiError::internal)?;
             let iss_said = iss.said().to_string();
@@ -1184,7 +1184,7 @@ async fn issue_all<S: Store>(
                 .map(|e| e.said().to_string())
                 .unwrap_or_default();
             // The record names its anchors.
-            let mut next = submission.next;
+            let mut next = submission.next.clone();
             next.issued = Some(iss_said);
             next.issued_tx = Some(tx.clone());
             let transition = submission.stored.transition(&next)?;
@@ -1193,12 +1193,15 @@ async fn issue_all<S: Store>(
             messages.extend([ixn, tel]);
             txs.push(tx);
         }
-        if let Some((key, held, count)) = counted {
+        if let Some((key, held, count)) = &counted {
             write.states.push(StateUpdate {
                 key: key.clone(),
                 value: count.to_string(),
             });
-            write.expect.push(Expectation { key, value: held });
+            write.expect.push(Expectation {
+                key: key.clone(),
+                value: held.clone(),
+            });
         }
         Ok((messages, write, txs))
     })
@@ -1478,7 +1481,7 @@ pub async fn revoke_submit<S: Store>(
         let kel = ledger
             .key_state(issuer_prefix.as_str())
             .ok_or_else(|| ApiError::internal("the issuer has no KEL"))?;
-        let (ixn, mut tel) = agent.anchor(rev).map_err(ApiError::internal)?;
+        let (ixn, mut tel) = agent.anchor(rev.clone()).map_err(ApiError::internal)?;
         tel.attachments.endorsements.push(flows::endorsement(
             &issuer_prefix,
             kel.last_est_sn,
@@ -1489,7 +1492,7 @@ pub async fn revoke_submit<S: Store>(
             .as_event()
             .map(|e| e.said().to_string())
             .unwrap_or_default();
-        let mut next = next;
+        let mut next = next.clone();
         next.revoked_tx = Some(tx.clone());
         let write = stored.transition(&next)?;
         Ok((vec![ixn, tel], write, tx))

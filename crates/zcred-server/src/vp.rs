@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 use zcred_crypto::bbs;
 use zcred_crypto::zetrix::{Signature, VerifyingKey};
-use zcred_ledger::{Key, Ledger};
+use zcred_ledger::{Event, Key};
 use zcred_model::presentation::{self, IssuerKeySet, RangeRequest, Resolve, Status};
 use zcred_model::{Credential, Did};
 use zcred_store::{Expectation, StateUpdate, Write};
@@ -38,30 +38,21 @@ pub const MAX_RANGE_PROOFS: usize = 8;
 /// Credentials one presentation may carry to `verify` (each is a BBS+ proof to check).
 pub const MAX_PRESENTED: usize = 10;
 
-/// The keys of issuer `did` from `ledger` at `now`: every Ed25519 key its KEL has held (current
-/// first) and its BBS+ keys valid now. `None` when the ledger has no KEL for it.
-pub fn issuer_keys(ledger: &Ledger, did: &Did, now: OffsetDateTime) -> Option<IssuerKeySet> {
-    let original = did.key().ok()?;
-    let prefix = Key::new(&original, true).to_string();
-    let kel = ledger.key_state(&prefix)?;
-    let mut ed25519: Vec<VerifyingKey> = kel
-        .keys
-        .iter()
-        .filter_map(|k| k.verifying_key().ok())
-        .collect();
-    for sn in (0..=kel.sn).rev() {
-        let keys = match ledger.kel_event(&prefix, sn).map(|e| e.body()) {
-            Some(zcred_ledger::event::Body::Inception(i)) => &i.k,
-            Some(zcred_ledger::event::Body::Rotation(r)) => &r.k,
-            _ => continue,
-        };
+/// The keys of issuer `did` from its KEL's `events` (by sequence number) at `now`: every
+/// Ed25519 key its KEL has held (current first) and its BBS+ keys valid now. `None` when there
+/// are no events.
+pub fn issuer_keys(events: &[Event], did: &Did, now: OffsetDateTime) -> Option<IssuerKeySet> {
+    let held = attributes::establishment_keys(events);
+    held.last()?;
+    let mut ed25519: Vec<VerifyingKey> = Vec::new();
+    for keys in held.iter().rev() {
         for k in keys.iter().filter_map(|k| k.verifying_key().ok()) {
             if !ed25519.contains(&k) {
                 ed25519.push(k);
             }
         }
     }
-    let bbs = attributes::list(ledger, &prefix)
+    let bbs = attributes::list(events)
         .into_iter()
         .filter(|a| a.kind == attributes::BBS_TYPE && a.valid_at(now))
         .filter_map(|a| {
@@ -71,6 +62,24 @@ pub fn issuer_keys(ledger: &Ledger, did: &Did, now: OffsetDateTime) -> Option<Is
         })
         .collect();
     Some(IssuerKeySet { ed25519, bbs })
+}
+
+/// The keys of issuer `did` at `now`, from its KEL as the store holds it now.
+async fn issuer_keys_of<S: Store>(
+    state: &AppState<S>,
+    did: &Did,
+    now: OffsetDateTime,
+) -> Result<Option<IssuerKeySet>, ApiError> {
+    let Ok(original) = did.key() else {
+        return Ok(None);
+    };
+    let prefix = Key::new(&original, true).to_string();
+    let events = state
+        .journal()
+        .kel_events(&prefix)
+        .await
+        .map_err(ApiError::unavailable)?;
+    Ok(issuer_keys(&events, did, now))
 }
 
 /// Issuer keys and statuses looked up before a check runs (the check itself is synchronous).
@@ -108,7 +117,7 @@ async fn snapshot<S: Store>(
         if let Some(did) = issuer.and_then(|s| Did::parse(s).ok()) {
             if let std::collections::hash_map::Entry::Vacant(slot) = snap.issuers.entry(did) {
                 let d = slot.key().clone();
-                let keys = state.ledger(move |l| issuer_keys(l, &d, now)).await?;
+                let keys = issuer_keys_of(state, &d, now).await?;
                 slot.insert(keys);
             }
         }
@@ -263,16 +272,13 @@ pub async fn create<S: Store>(
     }
     let now = OffsetDateTime::now_utc();
     let issuer = credential.issuer().clone();
-    let keys = state
-        .ledger(move |l| issuer_keys(l, &issuer, now))
-        .await?
-        .ok_or_else(|| {
-            ApiError::invalid_credential(format!(
-                "the credential's issuer {} is not registered here, so its proofs cannot be checked",
-                credential.issuer()
-            ))
-            .at("/vc")
-        })?;
+    let keys = issuer_keys_of(&state, &issuer, now).await?.ok_or_else(|| {
+        ApiError::invalid_credential(format!(
+            "the credential's issuer {} is not registered here, so its proofs cannot be checked",
+            credential.issuer()
+        ))
+        .at("/vc")
+    })?;
     let created = zcred_model::time::format_micros(now);
     let holder = credential.holder().clone();
     let derived = tokio::task::spawn_blocking(move || {

@@ -367,6 +367,14 @@ impl LedgerStore for PostgresStore {
         rows.iter().map(logged).collect()
     }
 
+    async fn last_ordinal(&self) -> Result<u64, StoreError> {
+        let last: Option<i64> = sqlx::query_scalar("SELECT max(ordinal) FROM events")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| unavailable("the last ordinal", e))?;
+        Ok(last.map_or(0, |o| o as u64))
+    }
+
     async fn state(&self, key: &str) -> Result<Option<String>, StoreError> {
         sqlx::query_scalar("SELECT value FROM states WHERE key = $1")
             .bind(key)

@@ -674,6 +674,22 @@ impl LedgerStore for SqliteStore {
         .await
     }
 
+    async fn last_ordinal(&self) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            one(
+                conn,
+                "SELECT max(ordinal) FROM events",
+                [],
+                "the last ordinal",
+                |row| {
+                    row.get::<_, Option<i64>>(0)
+                        .map_err(|e| unavailable("the last ordinal", e))
+                },
+            )
+        })
+        .map(|last| last.flatten().map_or(0, |o| o as u64))
+    }
+
     async fn state(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.read(|conn| {
             one(

@@ -15,10 +15,13 @@
 
 use std::future::Future;
 
+pub mod audit;
 pub mod conformance;
 pub mod journal;
 mod memory;
+pub mod rows;
 
+pub use audit::{audit, verify_tail, AuditError, Report};
 pub use journal::{Journal, JournalError, Write};
 pub use memory::MemoryStore;
 
@@ -204,6 +207,9 @@ pub trait LedgerStore: Send + Sync {
         after: u64,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<LoggedEvent>, StoreError>> + Send;
+
+    /// The largest ordinal stored (0 when the log is empty).
+    fn last_ordinal(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// The state row `key`.
     fn state(&self, key: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;

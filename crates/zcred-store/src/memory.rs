@@ -115,6 +115,10 @@ impl LedgerStore for MemoryStore {
         Ok(inner.events[start..].iter().take(limit).cloned().collect())
     }
 
+    async fn last_ordinal(&self) -> Result<u64, StoreError> {
+        Ok(self.lock()?.events.len() as u64)
+    }
+
     async fn state(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self.lock()?.states.get(key).cloned())
     }

@@ -160,12 +160,10 @@ fn verify_a_keripy_stream_and_name_the_bad_event() {
 /// data directory, as the service does. Returns the credential SAIDs (issued, revoked).
 async fn populate(data_dir: &Path) -> (String, String) {
     let key = |n: u8| SigningKey::from_seed(&[n; 32]);
-    let journal = Journal::open(
+    let journal = Journal::new(
         SqliteStore::open_dir(data_dir).await.unwrap(),
         Options::default(),
-    )
-    .await
-    .unwrap();
+    );
     let flows::Onboarded {
         messages,
         mut agent,

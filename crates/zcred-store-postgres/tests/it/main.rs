@@ -93,9 +93,7 @@ async fn postgres_journal_exports_a_verifiable_stream() {
         return;
     };
     let key = |n: u8| SigningKey::from_seed(&[n; 32]);
-    let journal = Journal::open(store.clone(), Options::default())
-        .await
-        .unwrap();
+    let journal = Journal::new(store.clone(), Options::default());
     let flows::Onboarded {
         messages,
         mut agent,

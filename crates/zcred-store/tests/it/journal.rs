@@ -19,9 +19,7 @@ fn onboard() -> (Vec<Message>, Controller, Controller, Said) {
 
 #[tokio::test]
 async fn journal_records_verifies_exports_and_replays() {
-    let journal = Journal::open(MemoryStore::new(), Options::default())
-        .await
-        .unwrap();
+    let journal = Journal::new(MemoryStore::new(), Options::default());
     let (messages, issuer, mut agent, registry) = onboard();
     let ordinals = journal.submit(&messages).await.unwrap();
     assert_eq!(ordinals, [1, 2, 3, 4, 5]);
@@ -99,10 +97,8 @@ async fn journal_records_verifies_exports_and_replays() {
 }
 
 #[tokio::test]
-async fn journal_refuses_invalid_events_and_keeps_the_valid_ones_before_them() {
-    let journal = Journal::open(MemoryStore::new(), Options::default())
-        .await
-        .unwrap();
+async fn journal_refuses_invalid_events_and_records_nothing_of_their_write() {
+    let journal = Journal::new(MemoryStore::new(), Options::default());
     let (messages, _issuer, mut agent, registry) = onboard();
     journal.submit(&messages).await.unwrap();
 
@@ -119,13 +115,13 @@ async fn journal_refuses_invalid_events_and_keeps_the_valid_ones_before_them() {
         "{err}"
     );
     assert!(err.to_string().contains("anchor"), "{err}");
-    // The valid ixn before it was recorded, the iss was not.
+    // A write is all or nothing: neither the valid ixn before it nor the iss was recorded.
     assert!(journal
         .store()
         .event(agent.prefix().as_str(), agent.sn())
         .await
         .unwrap()
-        .is_some());
+        .is_none());
     assert!(journal
         .store()
         .event(&format!("{registry}/{c}"), 0)
@@ -133,9 +129,10 @@ async fn journal_refuses_invalid_events_and_keeps_the_valid_ones_before_them() {
         .unwrap()
         .is_none());
     assert!(journal
-        .read(|l| l.credential(registry.as_str(), c.as_str()).is_none())
+        .credential(registry.as_str(), c.as_str())
         .await
-        .unwrap());
+        .unwrap()
+        .is_none());
 
     // A TEL event whose anchor was never recorded is pending, not stored.
     let d = Said::digest(b"credential d");
