@@ -637,6 +637,19 @@ impl Ledger {
             .unwrap_or_default()
     }
 
+    /// The accepted KEL event of `prefix` at `sn` with its controller signatures, as a
+    /// message (what a snapshot loads with [`Ledger::insert_kel_event`]).
+    pub fn kel_message(&self, prefix: &str, sn: u64) -> Option<Message> {
+        let entry = self.kels.get(prefix)?.entry(sn)?;
+        Some(Message::event(
+            entry.event.clone(),
+            Attachments {
+                sigs: entry.sigs.clone(),
+                ..Attachments::default()
+            },
+        ))
+    }
+
     /// The accepted KEL event of `prefix` at `sn`.
     pub fn kel_event(&self, prefix: &str, sn: u64) -> Option<&Event> {
         self.kels.get(prefix)?.entry(sn).map(|e| &e.event)

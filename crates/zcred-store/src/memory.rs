@@ -2,17 +2,18 @@
 //! benchmarks.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::{
     AccessStore, ApiKey, Append, Blob, BlobStore, LedgerStore, LoggedEvent, SealedKeyStore,
     StoreError,
 };
 
-/// Events and state in memory. Appends are atomic (one lock).
-#[derive(Debug, Default)]
+/// Events and state in memory. Appends are atomic (one lock). Clones share the same data, as
+/// two nodes share one database.
+#[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
-    inner: Mutex<Inner>,
+    inner: Arc<Mutex<Inner>>,
 }
 
 #[derive(Debug, Default)]

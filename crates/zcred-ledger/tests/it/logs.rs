@@ -9,8 +9,8 @@ use proptest::prelude::*;
 use zcred_crypto::zetrix::SigningKey;
 use zcred_ledger::event::EventSeal;
 use zcred_ledger::flows;
-use zcred_ledger::verify::{verify_stream, Options, Status};
-use zcred_ledger::{Message, Said};
+use zcred_ledger::verify::{verify_stream, Need, Options, Status};
+use zcred_ledger::{Ledger, Message, Said};
 
 /// One step of a scenario.
 #[derive(Debug, Clone)]
@@ -249,4 +249,118 @@ fn batch_anchors_need_batch_mode() {
     let failure = verify_stream(s.stream.as_bytes(), Options::default()).unwrap_err();
     assert!(failure.reason.contains("exactly one"), "{failure}");
     assert_eq!(failure.at.ilk, "iss");
+}
+
+/// A snapshot of `full` holding only what `message` needs, loaded as a store would load it.
+fn snapshot_for(full: &Ledger, message: &Message, options: Options) -> Ledger {
+    let mut snap = Ledger::snapshot(options);
+    let mut tried = std::collections::HashSet::new();
+    loop {
+        let needs: Vec<Need> = snap
+            .needs(message)
+            .into_iter()
+            .filter(|n| !tried.contains(n))
+            .collect();
+        if needs.is_empty() {
+            return snap;
+        }
+        for need in needs {
+            tried.insert(need.clone());
+            match need {
+                Need::Kel(p) => {
+                    if let Some(row) = full.kel_row(&p) {
+                        snap.insert_kel(row);
+                    }
+                }
+                Need::KelEvent(p, sn) => {
+                    if let Some(m) = full.kel_message(&p, sn) {
+                        assert!(snap.insert_kel_event(&m));
+                    }
+                }
+                Need::Registry(id) => {
+                    if let Some(r) = full.registry(&id) {
+                        snap.insert_registry(r.clone());
+                    }
+                }
+                Need::Credential(log) => {
+                    let (registry, said) = log.split_once('/').unwrap();
+                    if let Some(c) = full.credential(registry, said) {
+                        snap.insert_credential(c.clone());
+                    }
+                }
+                Need::Acdc(said) => {
+                    if let Some(issuer) = full.acdcs().get(&said) {
+                        snap.insert_acdc(&said, issuer);
+                    }
+                }
+                Need::Receipts(p, sn) => snap.insert_receipts(&p, sn, full.receipters(&p, sn)),
+            }
+        }
+    }
+}
+
+/// Every state a message can change, as rows, in `ledger`.
+fn rows_of(ledger: &Ledger, message: &Message) -> String {
+    let Some(event) = message.as_event() else {
+        return String::new();
+    };
+    let log = event.log_id();
+    let credential = log
+        .split_once('/')
+        .and_then(|(r, s)| ledger.credential(r, s))
+        .map(|c| serde_json::to_string(c).unwrap());
+    format!(
+        "{:?}\n{:?}\n{:?}",
+        ledger.kel_row(event.prefix()),
+        ledger
+            .registry(event.prefix())
+            .map(|r| serde_json::to_string(r).unwrap()),
+        credential
+    )
+}
+
+/// The verifier fed a snapshot (only the rows and events a message needs, as the journal
+/// loads them from the store) decides every message as the verifier holding the whole history
+/// does, and leaves the same state; a message tampered with is refused by both with the same
+/// problem.
+fn check_snapshots(s: &Scenario) {
+    let options = options(s);
+    let messages = zcred_ledger::stream::parse_stream(s.stream.as_bytes()).unwrap();
+    let mut full = Ledger::new(options);
+    for (i, message) in messages.iter().enumerate() {
+        let mut tampered = message.clone();
+        if let Some(sig) = tampered.attachments.sigs.first_mut() {
+            sig.signature = SigningKey::from_seed(&[0xee; 32]).sign(message.raw());
+        } else if let Some(g) = tampered.attachments.source_seals.first_mut() {
+            g.0 += 1;
+        }
+        for m in [&tampered, message] {
+            let mut snap = snapshot_for(&full, m, options);
+            let from_snapshot = snap.process(m);
+            let mut whole = full.clone();
+            let from_whole = whole.process(m);
+            assert_eq!(
+                format!("{from_snapshot:?}"),
+                format!("{from_whole:?}"),
+                "message {i}"
+            );
+            if from_whole.is_ok() {
+                assert_eq!(rows_of(&snap, m), rows_of(&whole, m), "message {i}");
+            }
+        }
+        full.process(message).unwrap();
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn snapshots_decide_as_the_whole_history_does(
+        seed in any::<u64>(),
+        ops in proptest::collection::vec(op(), 0..16),
+        batch in proptest::bool::weighted(0.2),
+    ) {
+        check_snapshots(&build(seed, &ops, batch));
+    }
 }

@@ -4,6 +4,7 @@
 
 mod cancel;
 mod journal;
+mod nodes;
 mod roundtrip;
 
 #[tokio::test]
