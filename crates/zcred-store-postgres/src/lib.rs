@@ -1,8 +1,9 @@
 //! zcred-store-postgres: the scale-out store, for several zcred instances sharing one database.
 //!
-//! Appends take a transaction-scoped advisory lock, so that events get their ordinals in commit
-//! order across every instance (a reader paging by ordinal never skips an event that commits
-//! later with a smaller one). Migrations (`migrations/*.sql`, embedded) are applied at connect
+//! Appends of events take a transaction-scoped advisory lock from their insert to the commit,
+//! so that events get their ordinals in commit order across every instance (a reader paging by
+//! ordinal never skips an event that commits later with a smaller one). Compare-and-set rows are
+//! locked one by one (an advisory lock per key), so writers of different rows run in parallel. Migrations (`migrations/*.sql`, embedded) are applied at connect
 //! under another advisory lock and recorded in `zcred_migrations`. Triggers refuse `UPDATE`,
 //! `DELETE` and `TRUNCATE` of the event log.
 
@@ -238,15 +239,21 @@ impl LedgerStore for PostgresStore {
             .begin()
             .await
             .map_err(|e| unavailable("append", e))?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(APPEND_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| unavailable("append lock", e))?;
-        // One round trip per kind of row, whatever the count: the appends of one service
-        // queue on the lock above, so each round trip inside it costs every writer.
+        // Compare-and-set: each expected row is locked (a transaction-scoped advisory lock on
+        // its key, which also covers a row that does not exist yet) before it is read, so two
+        // writers expecting the same row take turns and the second sees what the first wrote.
+        // Locks are taken in one global order (by hash), then the append lock: no cycle.
         if !append.expect.is_empty() {
             let keys: Vec<&str> = append.expect.iter().map(|e| e.key.as_str()).collect();
+            sqlx::query(
+                "SELECT pg_advisory_xact_lock(h) FROM \
+                 (SELECT DISTINCT hashtextextended(k, 0) AS h FROM UNNEST($1::text[]) AS k) AS t \
+                 ORDER BY h",
+            )
+            .bind(&keys)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| unavailable("row locks", e))?;
             let held: Vec<(String, String)> =
                 sqlx::query_as("SELECT key, value FROM states WHERE key = ANY($1)")
                     .bind(&keys)
@@ -269,6 +276,15 @@ impl LedgerStore for PostgresStore {
             if used.rows_affected() == 0 {
                 return Err(StoreError::Conflict(format!("blob {id} was used already")));
             }
+        }
+        // Events get their ordinals in commit order across every instance: the append lock is
+        // held from their insert to the commit. Writes of rows alone do not take it.
+        if !append.events.is_empty() {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(APPEND_LOCK)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| unavailable("append lock", e))?;
         }
         let mut ordinals = Vec::with_capacity(append.events.len());
         if !append.events.is_empty() {

@@ -369,3 +369,86 @@ pub async fn run_sealed<S: SealedKeyStore>(store: &S, tag: &str) {
     ));
     assert_eq!(store.sealed(&format!("{name}x")).await.unwrap(), None);
 }
+
+/// Two nodes on one database: `a` and `b` are two handles on the same (empty) store, as two
+/// processes open it. Eight writers, half through each, anchor issuances for one agent at
+/// once; every one lands on a sequence number of its own (the loser of each race is rebuilt
+/// on the fresh head, never refused), both handles read the same head, and the log audits
+/// clean.
+#[allow(clippy::unwrap_used, clippy::panic)]
+pub async fn run_nodes<S: LedgerStore + crate::BlobStore + 'static>(a: S, b: S, tag: &str) {
+    use std::sync::Arc;
+    use zcred_crypto::zetrix::SigningKey;
+    use zcred_ledger::flows::{self, Controller};
+    use zcred_ledger::Said;
+
+    let key = |n: u8| {
+        let mut seed = [n; 32];
+        seed[..tag.len().min(16)].copy_from_slice(&tag.as_bytes()[..tag.len().min(16)]);
+        SigningKey::from_seed(&seed)
+    };
+    let (agent_current, agent_next) = (key(3).to_zetrix(), key(4).to_zetrix());
+    let o = flows::onboard((key(1), key(2)), (key(3), key(4)), &[5; 16]).unwrap();
+    let journals = [
+        Arc::new(crate::Journal::new(a, zcred_ledger::Options::default())),
+        Arc::new(crate::Journal::new(b, zcred_ledger::Options::default())),
+    ];
+    journals[0].submit(&o.messages).await.unwrap();
+    let agent = o.agent.prefix().to_string();
+    let mut tasks = Vec::new();
+    for writer in 0..8u8 {
+        let journal = journals[usize::from(writer % 2)].clone();
+        let (agent, registry) = (agent.clone(), o.registry.clone());
+        let (current, next) = (agent_current.clone(), agent_next.clone());
+        tasks.push(tokio::spawn(async move {
+            for n in 0..5u8 {
+                let cred = Said::digest(&[writer, n]);
+                let dt = time::OffsetDateTime::UNIX_EPOCH;
+                journal
+                    .write_with(std::slice::from_ref(&agent), None, |ledger| {
+                        let state = ledger.key_state(&agent).unwrap();
+                        let mut controller = Controller::resume(
+                            state,
+                            SigningKey::from_zetrix(&current).unwrap(),
+                            SigningKey::from_zetrix(&next).unwrap(),
+                        )
+                        .unwrap();
+                        let (ixn, tel) = controller
+                            .anchor(flows::issuance(&cred, &registry, dt).unwrap())
+                            .unwrap();
+                        Ok::<_, ()>((
+                            crate::Write {
+                                messages: vec![ixn, tel],
+                                ..crate::Write::default()
+                            },
+                            (),
+                        ))
+                    })
+                    .await
+                    .unwrap_or_else(|e| panic!("an anchor was refused: {e}"))
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let heads = [
+        journals[0].key_state(&agent).await.unwrap().unwrap(),
+        journals[1].key_state(&agent).await.unwrap().unwrap(),
+    ];
+    assert_eq!(heads[0], heads[1], "both handles read the same head");
+    assert_eq!(
+        heads[0].sn,
+        1 + 40,
+        "every anchor landed on a place of its own"
+    );
+    let report = crate::audit(
+        journals[0].store(),
+        zcred_ledger::Options::default(),
+        &mut |_, _, _| {},
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the log two nodes wrote does not audit: {e}"));
+    assert_eq!(report.credential_events, 40);
+}

@@ -50,6 +50,20 @@ async fn postgres_store_passes_the_conformance_story() {
 }
 
 #[tokio::test]
+async fn two_pools_on_one_schema_pass_the_nodes_story() {
+    let Some((a, schema)) = store("two_pools_on_one_schema_pass_the_nodes_story").await else {
+        return;
+    };
+    let url = std::env::var("ZCRED_TEST_DATABASE_URL").unwrap();
+    let b = PostgresStore::connect_in_schema(&url, Some(&schema))
+        .await
+        .unwrap();
+    zcred_store::conformance::run_nodes(a.clone(), b.clone(), "pg").await;
+    b.close().await;
+    drop_schema(a, &schema).await;
+}
+
+#[tokio::test]
 async fn postgres_event_log_is_append_only() {
     let Some((store, schema)) = store("postgres_event_log_is_append_only").await else {
         return;

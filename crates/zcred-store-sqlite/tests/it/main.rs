@@ -30,6 +30,17 @@ async fn sqlite_store_passes_the_conformance_story() {
 }
 
 #[tokio::test]
+async fn two_handles_on_one_file_pass_the_nodes_story() {
+    let dir = temp_dir("nodes");
+    let a = SqliteStore::open_dir(&dir).await.unwrap();
+    let b = SqliteStore::open_dir(&dir).await.unwrap();
+    zcred_store::conformance::run_nodes(a.clone(), b.clone(), "sqlite").await;
+    a.close().await;
+    b.close().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
 async fn events_survive_reopening_and_cannot_be_rewritten() {
     let dir = temp_dir("reopen");
     let store = SqliteStore::open_dir(&dir).await.unwrap();

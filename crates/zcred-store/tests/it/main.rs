@@ -15,3 +15,9 @@ async fn memory_store_passes_the_conformance_story() {
     zcred_store::conformance::run_blobs(&store, "mem").await;
     zcred_store::conformance::run_sealed(&store, "mem").await;
 }
+
+#[tokio::test]
+async fn two_memory_handles_pass_the_nodes_story() {
+    let store = zcred_store::MemoryStore::new();
+    zcred_store::conformance::run_nodes(store.clone(), store, "mem").await;
+}
