@@ -186,41 +186,6 @@ pub struct Caller {
     pub issuer: Option<String>,
 }
 
-/// Per-key request-rate limits (token buckets: a plan's requests per second, with a burst of
-/// one second's worth). In memory, per process.
-#[derive(Debug, Default)]
-pub struct RateLimiter {
-    buckets: std::sync::Mutex<std::collections::HashMap<String, (f64, std::time::Instant)>>,
-}
-
-impl RateLimiter {
-    /// Takes one request from `key`'s bucket; on refusal, the seconds until one is available.
-    pub fn take(&self, key: &str, per_second: u32) -> Result<(), u64> {
-        self.take_at(key, per_second, std::time::Instant::now())
-    }
-
-    /// [`RateLimiter::take`] at the instant `now`.
-    pub fn take_at(&self, key: &str, per_second: u32, now: std::time::Instant) -> Result<(), u64> {
-        if per_second == u32::MAX {
-            return Ok(());
-        }
-        let rate = f64::from(per_second.max(1));
-        let mut buckets = match self.buckets.lock() {
-            Ok(b) => b,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        let (tokens, last) = buckets.entry(key.to_owned()).or_insert((rate, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(rate);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(((1.0 - *tokens) / rate).ceil().max(1.0) as u64)
-        }
-    }
-}
-
 /// Paths served without an API key: DID resolution (public), and the operator's paths, which
 /// take the admin token instead (checked by `admin::require_admin`).
 /// The key in `Authorization: Bearer <key>` (or a bare `Authorization: <key>`).
@@ -269,13 +234,26 @@ pub async fn require_key<S: Store>(
                 Ok(found) => found.map_or(1, |p| p.requests_per_second),
                 Err(e) => return ApiError::unavailable(e).into_response(),
             };
-            if let Err(wait) = state.limiter().take(&key.hash, per_second) {
-                let mut refused = ApiError::rate_limited(format!(
-                    "the {} plan allows {per_second} requests per second; retry in {wait} s",
-                    key.plan
-                ));
-                refused.retry_after = Some(wait);
-                return refused.into_response();
+            // Counted in the store, so that the rate holds across every node.
+            if per_second != u32::MAX {
+                let now = crate::blobs::now_ms();
+                match state
+                    .journal()
+                    .store()
+                    .admit(&key.hash, now, per_second)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        let mut refused = ApiError::rate_limited(format!(
+                            "the {} plan allows {per_second} requests per second; retry in 1 s",
+                            key.plan
+                        ));
+                        refused.retry_after = Some(1);
+                        return refused.into_response();
+                    }
+                    Err(e) => return ApiError::unavailable(e).into_response(),
+                }
             }
             req.extensions_mut().insert(Caller {
                 key_id: key.id,
@@ -307,28 +285,5 @@ mod tests {
         for bad in ["", "Gold", "a b", &"x".repeat(33)] {
             assert!(check_plan_name(bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn buckets_refill_at_the_plan_rate() {
-        let limiter = RateLimiter::default();
-        let t0 = std::time::Instant::now();
-        for _ in 0..5 {
-            assert_eq!(limiter.take_at("k", 5, t0), Ok(()));
-        }
-        assert_eq!(limiter.take_at("k", 5, t0), Err(1));
-        assert_eq!(
-            limiter.take_at("other", 5, t0),
-            Ok(()),
-            "keys have buckets of their own"
-        );
-        let later = t0 + std::time::Duration::from_millis(250);
-        assert_eq!(
-            limiter.take_at("k", 5, later),
-            Ok(()),
-            "a fifth of a second refills one"
-        );
-        assert_eq!(limiter.take_at("k", 5, later), Err(1));
-        assert!((0..1000).all(|_| limiter.take_at("u", u32::MAX, t0).is_ok()));
     }
 }

@@ -18,8 +18,11 @@
 //! the master key as `enc/<keyId>`. The first key is made on first use (3072-bit RSA by
 //! default), so a service that never sees an `/enc/` call never pays for it.
 //! `POST /zcred/v1/admin/enc/rotate` makes a new current key; the old one stays accepted for
-//! `graceSeconds` (default 3600). Each instance caches the ring and reloads it when it meets a
-//! key id it does not know (another instance rotated), at most once a second.
+//! `graceSeconds` (default 3600). Each instance keeps the ring's keys open, but reads the row on
+//! every use (one point read beside an RSA decryption) and reopens the ring when the row
+//! changed: a rotation on any instance is in force on all of them at once, and a rotated-out
+//! key stops being accepted everywhere when its `acceptedUntil` passes (instances' clocks are
+//! assumed to agree, as the 5-minute window already assumes).
 
 use std::sync::Arc;
 
@@ -74,30 +77,12 @@ impl Keyring {
     }
 }
 
-/// Each instance's cache of the ring.
+/// Each instance's open keys: the ring as last read, validated against the row on every use.
 #[derive(Debug, Default)]
 pub struct EncKeys {
     ring: tokio::sync::RwLock<Option<Arc<Keyring>>>,
     /// Serialises loading, first-use creation and rotation within an instance.
     load: tokio::sync::Mutex<()>,
-    /// When an unknown key id last made this instance re-read the ring.
-    reloaded: std::sync::Mutex<Option<std::time::Instant>>,
-}
-
-impl EncKeys {
-    /// Whether an unknown key id may make this instance re-read the ring now: at most once a
-    /// second, so that a flood of made-up key ids cannot turn into a flood of store reads.
-    fn may_reload(&self) -> bool {
-        let Ok(mut last) = self.reloaded.lock() else {
-            return false;
-        };
-        let now = std::time::Instant::now();
-        if last.is_some_and(|t| now.duration_since(t) < std::time::Duration::from_secs(1)) {
-            return false;
-        }
-        *last = Some(now);
-        true
-    }
 }
 
 /// A refused envelope is the client's 400 with the error's (non-revealing) message; a key that
@@ -198,32 +183,39 @@ async fn read_ring<S: Store>(
     })
 }
 
-/// The ring: cached, else read from the store, else made (first use).
-async fn ring<S: Store>(state: &AppState<S>, reload: bool) -> Result<Arc<Keyring>, ApiError> {
+/// The ring as the store holds it now: the row is read on every call, and the keys already
+/// open are reused while it has not changed; made on first use.
+async fn ring<S: Store>(state: &AppState<S>) -> Result<Arc<Keyring>, ApiError> {
     let keys = state.enc_keys();
-    let cached = keys.ring.read().await.clone();
-    if let (Some(ring), false) = (&cached, reload) {
-        return Ok(Arc::clone(ring));
-    }
-    let _loading = keys.load.lock().await;
     let store = state.journal().store();
     loop {
-        if let Some(row) = store.state(KEYS_ROW).await.map_err(ApiError::unavailable)? {
-            let old = keys.ring.read().await.clone();
-            if let Some(old) = old.as_ref().filter(|o| o.row == row) {
-                return Ok(Arc::clone(old));
+        let Some(row) = store.state(KEYS_ROW).await.map_err(ApiError::unavailable)? else {
+            let _making = keys.load.lock().await;
+            if store
+                .state(KEYS_ROW)
+                .await
+                .map_err(ApiError::unavailable)?
+                .is_some()
+            {
+                continue;
             }
-            let ring = Arc::new(read_ring(state, row, old.as_deref()).await?);
-            *keys.ring.write().await = Some(Arc::clone(&ring));
-            return Ok(ring);
+            let key = make_key(state).await?;
+            let row = json!({ "current": key.key_id(), "previous": [] }).to_string();
+            match write_row(state, row, None).await {
+                // Another instance made the first key meanwhile: use that one.
+                Err(ApiError { status, .. }) if status == axum::http::StatusCode::CONFLICT => {}
+                other => other?,
+            }
+            continue;
+        };
+        let old = keys.ring.read().await.clone();
+        if let Some(old) = old.as_ref().filter(|o| o.row == row) {
+            return Ok(Arc::clone(old));
         }
-        let key = make_key(state).await?;
-        let row = json!({ "current": key.key_id(), "previous": [] }).to_string();
-        match write_row(state, row, None).await {
-            // Another instance made the first key meanwhile: use that one.
-            Err(ApiError { status, .. }) if status == axum::http::StatusCode::CONFLICT => continue,
-            other => other?,
-        }
+        let _loading = keys.load.lock().await;
+        let ring = Arc::new(read_ring(state, row, old.as_deref()).await?);
+        *keys.ring.write().await = Some(Arc::clone(&ring));
+        return Ok(ring);
     }
 }
 
@@ -253,7 +245,7 @@ async fn write_row<S: Store>(
 
 /// `GET /cred/v1/enc/keys`: the current public keys.
 pub async fn keys<S: Store>(State(state): State<AppState<S>>) -> Result<Envelope, ApiError> {
-    let ring = ring(&state, false).await?;
+    let ring = ring(&state).await?;
     let public = ring.current.public();
     Ok(Envelope(json!({
         "rsaPublicKey": public.rsa_spki_base64().map_err(key_error)?,
@@ -274,7 +266,7 @@ pub async fn rotate<S: Store>(
         0..=MAX_GRACE_SECONDS,
         DEFAULT_GRACE_SECONDS,
     )?;
-    let old = ring(&state, true).await?;
+    let old = ring(&state).await?;
     let keys = state.enc_keys();
     let _rotating = keys.load.lock().await;
     let key_id = make_key(&state).await?.key_id().to_owned();
@@ -332,10 +324,7 @@ async fn open<S: Store>(
         None => text.to_owned(),
     };
     let now = now_ms();
-    let mut keys = ring(state, false).await?;
-    if keys.find(&key_id, now).is_none() && state.enc_keys().may_reload() {
-        keys = ring(state, true).await?;
-    }
+    let keys = ring(state).await?;
     let key = keys
         .find(&key_id, now)
         .ok_or_else(|| key_error(EncError::UnknownKey))?;

@@ -49,6 +49,15 @@ impl ApiError {
         self
     }
 
+    /// 503 `LEDGER_UNAVAILABLE`: this node cannot serve yet (`/readyz`), saying why.
+    pub fn not_ready(message: impl Into<String>) -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "LEDGER_UNAVAILABLE",
+            message,
+        )
+    }
+
     /// 400 `INVALID_REQUEST`: the body is not what the endpoint takes.
     pub fn invalid_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", message)

@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::json;
 use tokio::net::TcpListener;
-use zcred_store::{AccessStore, BlobStore, Journal, LedgerStore, SealedKeyStore};
+use zcred_store::{AccessStore, BlobStore, Journal, LedgerStore, RateStore, SealedKeyStore};
 
 pub mod access;
 pub mod admin;
@@ -46,9 +46,12 @@ pub mod vp;
 use error::{ApiError, Envelope};
 
 /// Everything the service needs of a store.
-pub trait Store: LedgerStore + AccessStore + BlobStore + SealedKeyStore + 'static {}
+pub trait Store:
+    LedgerStore + AccessStore + BlobStore + SealedKeyStore + RateStore + 'static
+{
+}
 
-impl<T: LedgerStore + AccessStore + BlobStore + SealedKeyStore + 'static> Store for T {}
+impl<T: LedgerStore + AccessStore + BlobStore + SealedKeyStore + RateStore + 'static> Store for T {}
 
 /// Deployment settings (api.md §2.10, OP-9, OP-10, OP-16).
 #[derive(Debug, Clone)]
@@ -91,7 +94,6 @@ struct Inner<S> {
     master: keys::MasterKey,
     admin_token: Option<[u8; 32]>,
     settings: Settings,
-    limiter: access::RateLimiter,
     metrics: metrics::Metrics,
     enc: enc::EncKeys,
     bbs: batch::BbsVerifier,
@@ -136,7 +138,6 @@ impl<S> AppState<S> {
                 master,
                 admin_token,
                 settings,
-                limiter: access::RateLimiter::default(),
                 metrics: metrics::Metrics::default(),
                 enc: enc::EncKeys::default(),
                 bbs: batch::BbsVerifier::default(),
@@ -163,11 +164,6 @@ impl<S> AppState<S> {
     /// The `/enc/` keys this instance has open.
     pub fn enc_keys(&self) -> &enc::EncKeys {
         &self.inner.enc
-    }
-
-    /// The per-key rate limits.
-    pub fn limiter(&self) -> &access::RateLimiter {
-        &self.inner.limiter
     }
 
     /// The admin token's digest, when the admin API is enabled.
@@ -281,6 +277,25 @@ pub(crate) async fn health<S: Store>(
         .await
         .map_err(ApiError::unavailable)?;
     Ok(Envelope(json!({ "status": "ok" })))
+}
+
+/// `GET /livez`: 200 while the process runs (a load balancer's liveness probe).
+pub(crate) async fn livez() -> Envelope {
+    Envelope(json!({ "status": "live" }))
+}
+
+/// `GET /readyz`: 200 when the store answers and the log's tail verified (at start and in
+/// the background since); 503 saying which is not so.
+pub(crate) async fn readyz<S: Store>(State(state): State<AppState<S>>) -> Response {
+    let not_ready = |message: String| ApiError::not_ready(message).into_response();
+    if let Err(e) = state.journal().store().state("zcred/health").await {
+        tracing::error!(detail = %e, "readiness: the store does not answer");
+        return not_ready("the store does not answer".into());
+    }
+    match state.tail_verified() {
+        Ok(()) => Envelope(json!({ "status": "ready" })).into_response(),
+        Err(why) => not_ready(format!("the log's tail is not verified: {why}")),
+    }
 }
 
 async fn not_found() -> ApiError {
@@ -485,5 +500,24 @@ pub(crate) mod testing {
             content_type,
             body: body.to_owned(),
         }
+    }
+}
+
+#[cfg(test)]
+mod health_tests {
+    use crate::testing::{exchange, service};
+
+    #[tokio::test]
+    async fn readiness_waits_for_the_tail_check_and_liveness_does_not() {
+        let state = service().await;
+        let live = exchange(state.clone(), "GET /livez HTTP/1.1", "").await;
+        assert_eq!(live.status, 200, "{}", live.body);
+        let early = exchange(state.clone(), "GET /readyz HTTP/1.1", "").await;
+        assert_eq!(early.status, 503, "{}", early.body);
+        assert!(early.body.contains("not verified"), "{}", early.body);
+        crate::check_tail(&state).await.unwrap();
+        let ready = exchange(state.clone(), "GET /readyz HTTP/1.1", "").await;
+        assert_eq!(ready.status, 200, "{}", ready.body);
+        assert!(ready.body.contains("\"ready\""), "{}", ready.body);
     }
 }

@@ -50,6 +50,11 @@ pub async fn sweep<S: Store>(state: &AppState<S>, now_ms: i64) -> Result<Swept, 
             .map_err(ApiError::unavailable)?,
         ..Swept::default()
     };
+    // Request counts older than the sliding window's two seconds are of no use.
+    store
+        .purge_rates(now_ms.saturating_sub(2000))
+        .await
+        .map_err(ApiError::unavailable)?;
     let abandoned_before = now_ms.saturating_sub(state.settings().abandoned_after_ms);
     let mut after = String::new();
     loop {

@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_sealed_keys.sql")),
     (5, include_str!("../migrations/0005_blob_subjects.sql")),
     (6, include_str!("../migrations/0006_state_scan.sql")),
+    (7, include_str!("../migrations/0007_rates.sql")),
 ];
 
 /// Advisory lock keys ("zcred" in ASCII, then a purpose).
@@ -551,6 +552,40 @@ impl BlobStore for PostgresStore {
             .await
             .map(|done| done.rows_affected())
             .map_err(|e| unavailable("purging blobs", e))
+    }
+}
+
+impl zcred_store::RateStore for PostgresStore {
+    async fn admit(&self, key: &str, now_ms: i64, per_second: u32) -> Result<bool, StoreError> {
+        let (window, weight) = zcred_store::rate_window(now_ms);
+        // One statement: the previous second's count weighted by its overlap, plus this
+        // second's, must stay within the rate; only an admitted request is counted.
+        let admitted: Option<i64> = sqlx::query_scalar(
+            "WITH prev AS (SELECT count FROM rate_windows WHERE key = $1 AND win = $2 - 1) \
+             INSERT INTO rate_windows AS r (key, win, count) \
+             SELECT $1, $2, 1 WHERE 1 + COALESCE((SELECT count FROM prev), 0) * $3 <= $4 \
+             ON CONFLICT (key, win) DO UPDATE SET count = r.count + 1 \
+             WHERE r.count + 1 + COALESCE((SELECT count FROM prev), 0) * $3 <= $4 \
+             RETURNING count",
+        )
+        .bind(key)
+        .bind(window)
+        .bind(weight)
+        .bind(f64::from(per_second))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| unavailable("counting a request", e))?;
+        Ok(admitted.is_some())
+    }
+
+    async fn purge_rates(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let (before, _) = zcred_store::rate_window(before_ms);
+        sqlx::query("DELETE FROM rate_windows WHERE win < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map(|done| done.rows_affected())
+            .map_err(|e| unavailable("purging request counts", e))
     }
 }
 

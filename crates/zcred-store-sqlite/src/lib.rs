@@ -106,6 +106,8 @@ struct Shared {
     writer: Mutex<Option<JoinHandle<()>>>,
     /// Idle read connections.
     readers: Mutex<Vec<Connection>>,
+    /// Request rates: in memory, since one serving process opens the file.
+    rates: zcred_store::LocalRates,
 }
 
 /// What the writer thread is sent.
@@ -452,6 +454,7 @@ impl SqliteStore {
                 writes,
                 writer: Mutex::new(Some(writer)),
                 readers: Mutex::new(Vec::new()),
+                rates: zcred_store::LocalRates::default(),
             }),
         })
     }
@@ -840,6 +843,16 @@ impl BlobStore for SqliteStore {
             u64::try_from(purged).map_err(|e| unavailable("purging blobs", e))
         })
         .await
+    }
+}
+
+impl zcred_store::RateStore for SqliteStore {
+    async fn admit(&self, key: &str, now_ms: i64, per_second: u32) -> Result<bool, StoreError> {
+        Ok(self.shared.rates.admit(key, now_ms, per_second))
+    }
+
+    async fn purge_rates(&self, before_ms: i64) -> Result<u64, StoreError> {
+        Ok(self.shared.rates.purge(before_ms))
     }
 }
 

@@ -266,6 +266,78 @@ pub trait AccessStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send;
 }
 
+/// Per-key request rates, counted where every node of a deployment counts them.
+///
+/// A key may make `per_second` requests in any second, estimated as a sliding window: the
+/// requests admitted in the current whole second plus those of the previous one weighted by
+/// how much of it the last second still covers. A refused request is not counted, so a client
+/// that floods gets its plan's rate, not less.
+pub trait RateStore: Send + Sync {
+    /// Admits one request of `key` at `now_ms` (Unix ms) when the plan's rate allows it;
+    /// `Ok(false)` when it does not.
+    fn admit(
+        &self,
+        key: &str,
+        now_ms: i64,
+        per_second: u32,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Forgets the counts of seconds before `before_ms`; returns how many it forgot.
+    fn purge_rates(&self, before_ms: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// The window of `now_ms` and the weight of the previous one (1 at its start, 0 at its end).
+pub fn rate_window(now_ms: i64) -> (i64, f64) {
+    let window = now_ms.div_euclid(1000);
+    let into = now_ms.rem_euclid(1000) as f64 / 1000.0;
+    (window, 1.0 - into)
+}
+
+/// [`RateStore`] in one process's memory: for the stores that only one serving process opens
+/// (the embedded SQLite file, the in-memory store). Holds one entry per key that asked in the
+/// last two seconds, once purged.
+#[derive(Debug, Default)]
+pub struct LocalRates {
+    /// Per key: its current window, the count in it, and the count in the one before.
+    windows: std::sync::Mutex<std::collections::HashMap<String, (i64, u32, u32)>>,
+}
+
+impl LocalRates {
+    /// [`RateStore::admit`].
+    pub fn admit(&self, key: &str, now_ms: i64, per_second: u32) -> bool {
+        let (window, weight) = rate_window(now_ms);
+        let mut windows = match self.windows.lock() {
+            Ok(w) => w,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let (at, current, previous) = windows.entry(key.to_owned()).or_insert((window, 0, 0));
+        if *at != window {
+            *previous = if *at + 1 == window { *current } else { 0 };
+            *current = 0;
+            *at = window;
+        }
+        let estimate = f64::from(*previous) * weight + f64::from(*current) + 1.0;
+        if estimate <= f64::from(per_second) {
+            *current += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// [`RateStore::purge_rates`].
+    pub fn purge(&self, before_ms: i64) -> u64 {
+        let (before, _) = rate_window(before_ms);
+        let mut windows = match self.windows.lock() {
+            Ok(w) => w,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let held = windows.len();
+        windows.retain(|_, (at, _, _)| *at >= before);
+        (held - windows.len()) as u64
+    }
+}
+
 /// The service's own secret keys (its anchoring agents' seeds), stored only sealed: encrypted
 /// and authenticated under the master key, which the store never sees. Records are immutable.
 pub trait SealedKeyStore: Send + Sync {

@@ -14,6 +14,7 @@ use crate::{
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
+    rates: Arc<crate::LocalRates>,
 }
 
 #[derive(Debug, Default)]
@@ -194,6 +195,16 @@ impl BlobStore for MemoryStore {
         let before = inner.blobs.len();
         inner.blobs.retain(|_, b| b.expires >= now);
         Ok((before - inner.blobs.len()) as u64)
+    }
+}
+
+impl crate::RateStore for MemoryStore {
+    async fn admit(&self, key: &str, now_ms: i64, per_second: u32) -> Result<bool, StoreError> {
+        Ok(self.rates.admit(key, now_ms, per_second))
+    }
+
+    async fn purge_rates(&self, before_ms: i64) -> Result<u64, StoreError> {
+        Ok(self.rates.purge(before_ms))
     }
 }
 

@@ -242,6 +242,12 @@ fn download_body(signer: &SigningKey, vc_id: &str) -> Value {
 fn health(w: &World, _role: Role) -> Call {
     get("/health", w)
 }
+fn livez(w: &World, _role: Role) -> Call {
+    get("/livez", w)
+}
+fn readyz(w: &World, _role: Role) -> Call {
+    get("/readyz", w)
+}
 fn metrics(w: &World, _role: Role) -> Call {
     get("/metrics", w)
 }
@@ -614,6 +620,8 @@ const fn sealed(route: &'static str, expect: [u16; 6], build: fn(&World, Role) -
 
 const MATRIX: &[Row] = &[
     row("GET /health", ANY_KEY, health),
+    row("GET /livez", PUBLIC, livez),
+    row("GET /readyz", PUBLIC, readyz),
     row("GET /metrics", ADMIN, metrics),
     row("GET /openapi.json", PUBLIC, openapi),
     row("GET /docs", PUBLIC, docs),

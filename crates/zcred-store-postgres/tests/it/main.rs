@@ -46,6 +46,7 @@ async fn postgres_store_passes_the_conformance_story() {
     zcred_store::conformance::run_access(&store, "pg").await;
     zcred_store::conformance::run_blobs(&store, "pg").await;
     zcred_store::conformance::run_sealed(&store, "pg").await;
+    zcred_store::conformance::run_rates(&store, "pg").await;
     drop_schema(store, &schema).await;
 }
 

@@ -25,6 +25,7 @@ async fn sqlite_store_passes_the_conformance_story() {
     zcred_store::conformance::run_access(&store, "sqlite").await;
     zcred_store::conformance::run_blobs(&store, "sqlite").await;
     zcred_store::conformance::run_sealed(&store, "sqlite").await;
+    zcred_store::conformance::run_rates(&store, "sqlite").await;
     store.close().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -14,6 +14,7 @@ async fn memory_store_passes_the_conformance_story() {
     zcred_store::conformance::run_access(&store, "mem").await;
     zcred_store::conformance::run_blobs(&store, "mem").await;
     zcred_store::conformance::run_sealed(&store, "mem").await;
+    zcred_store::conformance::run_rates(&store, "mem").await;
 }
 
 #[tokio::test]

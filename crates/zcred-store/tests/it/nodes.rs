@@ -59,7 +59,10 @@ async fn two_journals_on_one_store_give_the_same_answers() {
     let issuer = o.issuer.prefix().to_string();
 
     // Onboarded on A, known on B at once.
-    assert_eq!(b.delegates(&issuer).await.unwrap(), std::slice::from_ref(&agent));
+    assert_eq!(
+        b.delegates(&issuer).await.unwrap(),
+        std::slice::from_ref(&agent)
+    );
     assert_eq!(
         b.registries_of(&agent).await.unwrap(),
         [o.registry.to_string()]
