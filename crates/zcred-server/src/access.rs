@@ -236,11 +236,11 @@ pub async fn require_key<S: Store>(
             };
             // Counted in the store, so that the rate holds across every node.
             if per_second != u32::MAX {
-                let now = crate::blobs::now_ms();
+                let now_us = crate::blobs::now_ms().saturating_mul(1000);
                 match state
                     .journal()
                     .store()
-                    .admit(&key.hash, now, per_second)
+                    .admit(&key.hash, now_us, per_second)
                     .await
                 {
                     Ok(true) => {}

@@ -50,9 +50,9 @@ pub async fn sweep<S: Store>(state: &AppState<S>, now_ms: i64) -> Result<Swept, 
             .map_err(ApiError::unavailable)?,
         ..Swept::default()
     };
-    // Request counts older than the sliding window's two seconds are of no use.
+    // Keys whose rate buckets are full again hold nothing worth keeping.
     store
-        .purge_rates(now_ms.saturating_sub(2000))
+        .purge_rates(now_ms.saturating_mul(1000))
         .await
         .map_err(ApiError::unavailable)?;
     let abandoned_before = now_ms.saturating_sub(state.settings().abandoned_after_ms);

@@ -556,36 +556,32 @@ impl BlobStore for PostgresStore {
 }
 
 impl zcred_store::RateStore for PostgresStore {
-    async fn admit(&self, key: &str, now_ms: i64, per_second: u32) -> Result<bool, StoreError> {
-        let (window, weight) = zcred_store::rate_window(now_ms);
-        // One statement: the previous second's count weighted by its overlap, plus this
-        // second's, must stay within the rate; only an admitted request is counted.
+    async fn admit(&self, key: &str, now_us: i64, per_second: u32) -> Result<bool, StoreError> {
+        // One statement, atomic per key: the bucket's new arrival time, written only when the
+        // request fits.
         let admitted: Option<i64> = sqlx::query_scalar(
-            "WITH prev AS (SELECT count FROM rate_windows WHERE key = $1 AND win = $2 - 1) \
-             INSERT INTO rate_windows AS r (key, win, count) \
-             SELECT $1, $2, 1 WHERE 1 + COALESCE((SELECT count FROM prev), 0) * $3 <= $4 \
-             ON CONFLICT (key, win) DO UPDATE SET count = r.count + 1 \
-             WHERE r.count + 1 + COALESCE((SELECT count FROM prev), 0) * $3 <= $4 \
-             RETURNING count",
+            "INSERT INTO rate_cells AS r (key, tat) VALUES ($1, $2 + $3) \
+             ON CONFLICT (key) DO UPDATE SET tat = GREATEST(r.tat, $2) + $3 \
+             WHERE GREATEST(r.tat, $2) + $3 - $2 <= $4 \
+             RETURNING tat",
         )
         .bind(key)
-        .bind(window)
-        .bind(weight)
-        .bind(f64::from(per_second))
+        .bind(now_us)
+        .bind(zcred_store::rate_interval(per_second))
+        .bind(zcred_store::RATE_BURST_US)
         .fetch_optional(&self.pool)
         .await
         .map_err(|e| unavailable("counting a request", e))?;
         Ok(admitted.is_some())
     }
 
-    async fn purge_rates(&self, before_ms: i64) -> Result<u64, StoreError> {
-        let (before, _) = zcred_store::rate_window(before_ms);
-        sqlx::query("DELETE FROM rate_windows WHERE win < $1")
-            .bind(before)
+    async fn purge_rates(&self, now_us: i64) -> Result<u64, StoreError> {
+        sqlx::query("DELETE FROM rate_cells WHERE tat <= $1")
+            .bind(now_us)
             .execute(&self.pool)
             .await
             .map(|done| done.rows_affected())
-            .map_err(|e| unavailable("purging request counts", e))
+            .map_err(|e| unavailable("purging request rates", e))
     }
 }
 

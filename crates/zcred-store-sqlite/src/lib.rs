@@ -847,12 +847,12 @@ impl BlobStore for SqliteStore {
 }
 
 impl zcred_store::RateStore for SqliteStore {
-    async fn admit(&self, key: &str, now_ms: i64, per_second: u32) -> Result<bool, StoreError> {
-        Ok(self.shared.rates.admit(key, now_ms, per_second))
+    async fn admit(&self, key: &str, now_us: i64, per_second: u32) -> Result<bool, StoreError> {
+        Ok(self.shared.rates.admit(key, now_us, per_second))
     }
 
-    async fn purge_rates(&self, before_ms: i64) -> Result<u64, StoreError> {
-        Ok(self.shared.rates.purge(before_ms))
+    async fn purge_rates(&self, now_us: i64) -> Result<u64, StoreError> {
+        Ok(self.shared.rates.purge(now_us))
     }
 }
 

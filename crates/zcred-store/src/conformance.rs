@@ -453,37 +453,34 @@ pub async fn run_nodes<S: LedgerStore + crate::BlobStore + 'static>(a: S, b: S, 
     assert_eq!(report.credential_events, 40);
 }
 
-/// Request rates: a key gets its plan's rate over any second (a sliding window), refused
-/// requests are not counted, keys are apart, and old counts are forgotten.
+/// Request rates: a key gets a second's worth of requests at once and then its plan's rate,
+/// refused requests are not counted, keys are apart, and full buckets are forgotten.
 #[allow(clippy::unwrap_used)]
 pub async fn run_rates<S: crate::RateStore>(store: &S, tag: &str) {
     let (key, other) = (format!("rate-{tag}"), format!("rate-other-{tag}"));
-    let t0 = 1_700_000_000_000; // the start of a whole second
+    let t0 = 1_700_000_000_000_000; // µs
     for i in 0..5 {
         assert!(
             store.admit(&key, t0 + i, 5).await.unwrap(),
-            "request {i} of 5"
+            "request {i} of a burst of 5"
         );
     }
     assert!(
         !store.admit(&key, t0 + 10, 5).await.unwrap(),
-        "the 6th in a second"
+        "the 6th at once"
     );
     assert!(
         store.admit(&other, t0 + 10, 5).await.unwrap(),
         "another key is apart"
     );
-    // Right at the next second the last one still counts whole; half-way it counts half.
-    assert!(!store.admit(&key, t0 + 1000, 5).await.unwrap());
-    assert!(store.admit(&key, t0 + 1500, 5).await.unwrap());
-    assert!(store.admit(&key, t0 + 1500, 5).await.unwrap());
-    assert!(
-        !store.admit(&key, t0 + 1500, 5).await.unwrap(),
-        "2.5 of the last second and 2 of this one leave no room"
-    );
-    // Two seconds on, nothing of it counts.
+    // 5 a second: one more every 200 ms, and a refusal takes nothing.
+    assert!(!store.admit(&key, t0 + 150_000, 5).await.unwrap());
+    assert!(store.admit(&key, t0 + 200_000, 5).await.unwrap());
+    assert!(!store.admit(&key, t0 + 200_000, 5).await.unwrap());
+    assert!(store.admit(&key, t0 + 400_010, 5).await.unwrap());
+    // A second after the last, the bucket is full again.
     for i in 0..5 {
-        assert!(store.admit(&key, t0 + 3000 + i, 5).await.unwrap());
+        assert!(store.admit(&key, t0 + 1_500_000 + i, 5).await.unwrap());
     }
-    assert!(store.purge_rates(t0 + 10_000).await.unwrap() >= 1);
+    assert!(store.purge_rates(t0 + 10_000_000).await.unwrap() >= 2);
 }

@@ -268,57 +268,52 @@ pub trait AccessStore: Send + Sync {
 
 /// Per-key request rates, counted where every node of a deployment counts them.
 ///
-/// A key may make `per_second` requests in any second, estimated as a sliding window: the
-/// requests admitted in the current whole second plus those of the previous one weighted by
-/// how much of it the last second still covers. A refused request is not counted, so a client
-/// that floods gets its plan's rate, not less.
+/// A token bucket per key holding one second's worth of requests and refilled at the plan's
+/// rate, kept as GCRA's single number: the key's *theoretical arrival time* (TAT). A request
+/// at `now` is admitted when `max(TAT, now) + 1/rate − now` is at most one second, and then
+/// moves the TAT there; a refused request changes nothing, so a client that floods gets its
+/// plan's rate, not less.
 pub trait RateStore: Send + Sync {
-    /// Admits one request of `key` at `now_ms` (Unix ms) when the plan's rate allows it;
-    /// `Ok(false)` when it does not.
+    /// Admits one request of `key` at `now_us` (Unix µs) at `per_second` requests a second
+    /// (at least 1); `Ok(false)` when the key's bucket is empty.
     fn admit(
         &self,
         key: &str,
-        now_ms: i64,
+        now_us: i64,
         per_second: u32,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Forgets the counts of seconds before `before_ms`; returns how many it forgot.
-    fn purge_rates(&self, before_ms: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// Forgets the keys whose buckets are full again by `now_us` (a full bucket is what an
+    /// unknown key has); returns how many it forgot.
+    fn purge_rates(&self, now_us: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
-/// The window of `now_ms` and the weight of the previous one (1 at its start, 0 at its end).
-pub fn rate_window(now_ms: i64) -> (i64, f64) {
-    let window = now_ms.div_euclid(1000);
-    let into = now_ms.rem_euclid(1000) as f64 / 1000.0;
-    (window, 1.0 - into)
+/// How long a bucket holds: one second, µs.
+pub const RATE_BURST_US: i64 = 1_000_000;
+
+/// The time one request takes from a bucket refilled at `per_second`, µs.
+pub fn rate_interval(per_second: u32) -> i64 {
+    RATE_BURST_US / i64::from(per_second.max(1))
 }
 
 /// [`RateStore`] in one process's memory: for the stores that only one serving process opens
-/// (the embedded SQLite file, the in-memory store). Holds one entry per key that asked in the
-/// last two seconds, once purged.
+/// (the embedded SQLite file, the in-memory store). One number per key that asked lately.
 #[derive(Debug, Default)]
 pub struct LocalRates {
-    /// Per key: its current window, the count in it, and the count in the one before.
-    windows: std::sync::Mutex<std::collections::HashMap<String, (i64, u32, u32)>>,
+    /// Per key: its theoretical arrival time, Unix µs.
+    cells: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 impl LocalRates {
     /// [`RateStore::admit`].
-    pub fn admit(&self, key: &str, now_ms: i64, per_second: u32) -> bool {
-        let (window, weight) = rate_window(now_ms);
-        let mut windows = match self.windows.lock() {
-            Ok(w) => w,
+    pub fn admit(&self, key: &str, now_us: i64, per_second: u32) -> bool {
+        let mut cells = match self.cells.lock() {
+            Ok(c) => c,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let (at, current, previous) = windows.entry(key.to_owned()).or_insert((window, 0, 0));
-        if *at != window {
-            *previous = if *at + 1 == window { *current } else { 0 };
-            *current = 0;
-            *at = window;
-        }
-        let estimate = f64::from(*previous) * weight + f64::from(*current) + 1.0;
-        if estimate <= f64::from(per_second) {
-            *current += 1;
+        let tat = cells.get(key).copied().unwrap_or(now_us).max(now_us) + rate_interval(per_second);
+        if tat - now_us <= RATE_BURST_US {
+            cells.insert(key.to_owned(), tat);
             true
         } else {
             false
@@ -326,15 +321,14 @@ impl LocalRates {
     }
 
     /// [`RateStore::purge_rates`].
-    pub fn purge(&self, before_ms: i64) -> u64 {
-        let (before, _) = rate_window(before_ms);
-        let mut windows = match self.windows.lock() {
-            Ok(w) => w,
+    pub fn purge(&self, now_us: i64) -> u64 {
+        let mut cells = match self.cells.lock() {
+            Ok(c) => c,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let held = windows.len();
-        windows.retain(|_, (at, _, _)| *at >= before);
-        (held - windows.len()) as u64
+        let held = cells.len();
+        cells.retain(|_, tat| *tat > now_us);
+        (held - cells.len()) as u64
     }
 }
 

@@ -199,12 +199,12 @@ impl BlobStore for MemoryStore {
 }
 
 impl crate::RateStore for MemoryStore {
-    async fn admit(&self, key: &str, now_ms: i64, per_second: u32) -> Result<bool, StoreError> {
-        Ok(self.rates.admit(key, now_ms, per_second))
+    async fn admit(&self, key: &str, now_us: i64, per_second: u32) -> Result<bool, StoreError> {
+        Ok(self.rates.admit(key, now_us, per_second))
     }
 
-    async fn purge_rates(&self, before_ms: i64) -> Result<u64, StoreError> {
-        Ok(self.rates.purge(before_ms))
+    async fn purge_rates(&self, now_us: i64) -> Result<u64, StoreError> {
+        Ok(self.rates.purge(now_us))
     }
 }
 

@@ -12,5 +12,6 @@ mod encrypted;
 mod ledger;
 mod lifecycle;
 mod limits;
+mod nodes;
 mod presentation;
 mod serve;

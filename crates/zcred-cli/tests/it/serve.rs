@@ -977,8 +977,8 @@ fn openapi(server: &Server) {
         }
     }
     assert_eq!(
-        public, 4,
-        "DID resolution, template contexts, the document and its page"
+        public, 6,
+        "DID resolution, template contexts, the document and its page, liveness and readiness"
     );
     let (status, head, page) = server.call_with_head("GET", "/docs", None, b"");
     assert_eq!(status, 200);
