@@ -517,10 +517,7 @@ pub(crate) async fn onboard(conn: &Connection) -> Result<Value, Failure> {
     let next = file.signing_key("issuer", "nextPrivateKey")?;
     let did = issuer_did(&file)?;
     file.set("issuer", "did", &did)?;
-    let resolved = call(conn, &format!("/1.0/identifiers/{did}"), None)
-        .await
-        .ok();
-    if resolved.is_none() {
+    if resolve(conn, &did).await?.is_none() {
         let created = call(
             conn,
             "/zcred/v1/issuer/inception/create",
@@ -551,8 +548,16 @@ pub(crate) async fn onboard(conn: &Connection) -> Result<Value, Failure> {
     let bbs_key = bbs::SecretKey::from_multibase(&bbs_text)
         .map_err(|e| bad(format!("bbsPrivateKey: {e}")))?;
     let bbs_public = bbs_key.public_key().to_multibase();
-    let document = call(conn, &format!("/1.0/identifiers/{did}"), None).await?;
-    let listed = document.to_string().contains(&bbs_public);
+    // The DID document (a Universal Resolver answer, not the API's envelope) lists the key
+    // when an earlier run anchored it: anchoring it again would only move its window.
+    let document = resolve(conn, &did)
+        .await?
+        .ok_or_else(|| bad(format!("{did} does not resolve after its inception")))?;
+    let listed = document["verificationMethod"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|m| m["publicKeyMultibase"] == bbs_public.as_str());
     if !listed {
         let created = call(
             conn,
@@ -571,6 +576,26 @@ pub(crate) async fn onboard(conn: &Connection) -> Result<Value, Failure> {
         "status": delegated.as_ref().map_or(json!("REGISTERED"), |d| d["status"].clone()),
         "keys": conn.keys,
     }))
+}
+
+/// The DID document of `did` from the server's resolver (`GET /1.0/identifiers/{did}`, the
+/// Universal Resolver's answer), `None` when the server does not know it.
+async fn resolve(conn: &Connection, did: &str) -> Result<Option<Value>, Failure> {
+    let path = format!("/1.0/identifiers/{did}");
+    let (status, answer) = send(conn, &path, None, &[]).await?;
+    if status == hyper::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    let json: Value = serde_json::from_slice(&answer)
+        .map_err(|_| bad(format!("{path}: HTTP {status} without a JSON body")))?;
+    if !status.is_success() {
+        return Err(bad(format!(
+            "{path}: HTTP {}: {}",
+            status.as_u16(),
+            json["didResolutionMetadata"]["error"]
+        )));
+    }
+    Ok(Some(json["didDocument"].clone()))
 }
 
 pub(crate) async fn template_create(conn: &Connection, file: &Path) -> Result<Value, Failure> {

@@ -35,6 +35,7 @@ macro_rules! with_store {
 
 mod bench;
 mod client;
+mod log;
 mod vp;
 
 use std::io::Write as _;
@@ -172,6 +173,15 @@ struct ServeArgs {
     #[arg(long, env = "ZCRED_ENC_RSA_BITS", default_value_t = 3072,
           value_parser = clap::value_parser!(u16).range(2048..=4096))]
     enc_rsa_bits: u16,
+    /// Seconds a connection may take to send a request's headers, and may sit idle between
+    /// requests, before it is closed.
+    #[arg(long, env = "ZCRED_HEADER_TIMEOUT_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u16).range(1..=3600))]
+    header_timeout_seconds: u16,
+    /// Seconds a request's body may take to arrive (400 after).
+    #[arg(long, env = "ZCRED_BODY_TIMEOUT_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u16).range(1..=3600))]
+    body_timeout_seconds: u16,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -683,8 +693,10 @@ fn ledger_export(args: &StoreArgs, out: Option<&std::path::Path>) -> Result<Outp
 }
 
 fn serve(args: ServeArgs) -> Result<Output, Failure> {
+    // Logging never blocks request handling: a sink that stops reading costs log lines
+    // (counted and reported), not the service.
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(log::NonBlocking::new(std::io::stderr()))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
@@ -764,6 +776,8 @@ where
         allow_server_side_signing: args.allow_server_side_signing,
         abandoned_after_ms: i64::from(args.abandoned_after_days) * 24 * 3600 * 1000,
         enc_rsa_bits: usize::from(args.enc_rsa_bits),
+        header_timeout: std::time::Duration::from_secs(u64::from(args.header_timeout_seconds)),
+        body_timeout: std::time::Duration::from_secs(u64::from(args.body_timeout_seconds)),
         ..zcred_server::Settings::default()
     };
     let state = zcred_server::AppState::configured(journal, master, admin_token, settings);

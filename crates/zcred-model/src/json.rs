@@ -10,6 +10,9 @@ use serde_json::{Map, Value};
 /// How deep objects and arrays may nest.
 pub const MAX_DEPTH: usize = 32;
 
+/// The member serde_json wraps a number kept as its text in (with `arbitrary_precision`).
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
 /// Why a body is not acceptable JSON.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -147,6 +150,15 @@ impl<'de> Visitor<'de> for Strict<'_> {
         }
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
+            // serde_json hands a number it keeps as text (`arbitrary_precision`: fractions,
+            // exponents, integers past 64 bits) to the visitor as a map with one magic member.
+            if key == NUMBER_TOKEN && out.is_empty() {
+                let text: String = map.next_value()?;
+                return text
+                    .parse::<serde_json::Number>()
+                    .map(Value::Number)
+                    .map_err(A::Error::custom);
+            }
             let mut path = self.path.clone();
             path.push(key.clone());
             if out.contains_key(&key) {

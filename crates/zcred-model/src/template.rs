@@ -115,10 +115,15 @@ impl Format {
                     )
                     .is_ok()
             }
+            // RFC 2397 with base64: the payload must decode (standard alphabet, padded).
             Format::Image => value
                 .strip_prefix("data:image/")
                 .and_then(|rest| rest.split_once(";base64,"))
-                .is_some_and(|(mime, _)| !mime.is_empty()),
+                .is_some_and(|(mime, data)| {
+                    !mime.is_empty()
+                        && !data.is_empty()
+                        && zcred_crypto::multibase::from_base64(data).is_ok()
+                }),
         };
         if ok {
             Ok(())
@@ -127,7 +132,7 @@ impl Format {
                 Format::String => "a string",
                 Format::Number => "a number matching ^-?[0-9]+(\\.[0-9]+)?$",
                 Format::Date => "a date YYYY-MM-DD",
-                Format::Image => "a data:image/…;base64, URI",
+                Format::Image => "a data:image/…;base64, URI whose payload is base64",
             })
         }
     }
@@ -299,6 +304,15 @@ mod tests {
         }
         assert!(Format::Image.check("data:image/png;base64,iVBO").is_ok());
         assert!(Format::Image.check("data:text/plain;base64,aGk=").is_err());
+        // The payload must be base64 (api.md §8.1: values well formed for their format).
+        for bad in [
+            "data:image/png;base64,not base64!",
+            "data:image/png;base64,",
+            "data:image/png;base64,iVB",
+            "data:image/png;base64,****",
+        ] {
+            assert!(Format::Image.check(bad).is_err(), "{bad}");
+        }
         assert!(Format::String.check("anything").is_ok());
     }
 

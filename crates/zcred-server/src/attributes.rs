@@ -191,7 +191,27 @@ pub async fn create<S: Store>(
     }
     let (did, kel, _) = issuer_of(&state, &caller, &body).await?;
     let prefix = kel.prefix.to_string();
-    blobs::one_at_a_time(state.journal().store(), KIND, &prefix).await?;
+    let request = blobs::fingerprint(&body);
+    if let Some(again) =
+        blobs::waiting(&state, &caller, KIND, &prefix, Some(did.as_str()), &request).await?
+    {
+        return Ok(again);
+    }
+    // A key listed already keeps its window unless the call gives one: anchoring it again
+    // with the defaults would move its validFrom to now (an `issuer onboard` run twice).
+    let explicit = body.contains_key("validFrom") || body.contains_key("validUntil");
+    if !explicit {
+        let listed = of(&state, &prefix).await?;
+        if keys.iter().all(|(kind, key)| {
+            listed
+                .iter()
+                .any(|a| a.kind == *kind && a.public_key == *key)
+        }) {
+            return Err(ApiError::duplicate(format!(
+                "issuer {did}'s DID document lists these keys already; give validFrom or validUntil to change their window"
+            )));
+        }
+    }
     let anchors: Vec<Map<String, Value>> = keys
         .iter()
         .map(|(kind, key)| {
@@ -224,6 +244,7 @@ pub async fn create<S: Store>(
         ixn.raw(),
         payload,
         Map::new(),
+        Some(&request),
     )
     .await
 }

@@ -20,33 +20,120 @@ pub fn now_ms() -> i64 {
     (now.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-/// Refuses (409) while an unexpired blob of `kind` about `subject` waits: one blob per step,
-/// so that no signer is led to sign two conflicting events. Expired blobs are purged here.
-pub async fn one_at_a_time<S: BlobStore>(
-    store: &S,
+/// The answer that hands a blob out: `{blobId, blob}` and the members its create added.
+fn envelope_of(blob: &Blob) -> Result<Envelope, ApiError> {
+    let Ok(Value::Object(mut payload)) = serde_json::from_str::<Value>(&blob.payload) else {
+        return Err(ApiError::internal(
+            "a stored blob's payload is not a JSON object",
+        ));
+    };
+    let bytes = payload
+        .remove("bytes")
+        .and_then(|v| v.as_str().and_then(|h| hex::decode(h).ok()))
+        .ok_or_else(|| ApiError::internal("a stored blob has no bytes"))?;
+    let mut object = Map::new();
+    object.insert("blobId".into(), json!(blob.id));
+    object.insert("blob".into(), json!(hex::encode_upper(bytes)));
+    if let Some(Value::Object(extra)) = payload.remove(EXTRA) {
+        object.extend(extra);
+    }
+    Ok(Envelope(Value::Object(object)))
+}
+
+/// Where a blob's payload keeps the members its create's answer added (to answer again).
+const EXTRA: &str = "answered";
+/// Where a blob's payload keeps the digest of the request that made it.
+const REQUEST: &str = "request";
+
+/// What identifies a create's request: SHA-256 of its canonical JSON.
+pub fn fingerprint(body: &Map<String, Value>) -> String {
+    use sha2::Digest as _;
+    let text = zcred_model::canonical::to_string(&Value::Object(body.clone()));
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+/// The caller's own blob for the step, waiting: handed out again when it was made for the
+/// same request; otherwise refused, naming it (the caller submits it or lets it expire).
+fn own(blob: &Blob, request: &str, now: i64) -> Result<Envelope, ApiError> {
+    let made_for = serde_json::from_str::<Value>(&blob.payload)
+        .ok()
+        .and_then(|p| p[REQUEST].as_str().map(str::to_owned));
+    if made_for.as_deref() == Some(request) {
+        return envelope_of(blob);
+    }
+    let minutes = (blob.expires - now + 59_999) / 60_000;
+    Err(ApiError::invalid_state(format!(
+        "your blob {} for this step, made for another request, is pending (it expires in {minutes} min): submit it, or create again after it expires",
+        blob.id
+    )))
+}
+
+fn pending_refusal(blob: &Blob, now: i64) -> ApiError {
+    let minutes = (blob.expires - now + 59_999) / 60_000;
+    ApiError::invalid_state(format!(
+        "another key's blob for this step is pending (it expires in {minutes} min): it must be submitted, or expire, first"
+    ))
+}
+
+/// One blob per step (api.md §4, §1.5): what waits for the step of `kind` about `subject`
+/// before a create builds its blob. Expired blobs are purged here.
+///
+/// - The caller's own unexpired blob, made for the same `request` ([`fingerprint`]):
+///   `Some(answer)`, the same blob handed out again, so that a client that lost the answer, or
+///   whose submit was refused (a stale key, say), goes on with it instead of waiting for it to
+///   expire, and no second, conflicting event is handed out. Made for another request: 409
+///   naming it.
+/// - Another key's: 409, unless the caller's key is bound to `issuer` (the issuer the step is
+///   about) and that key is not; a key not bound to an issuer cannot block the issuer's own
+///   onboarding, so its blob is used up and the caller goes on.
+/// - None: `None`.
+pub async fn waiting<S: crate::Store>(
+    state: &crate::AppState<S>,
+    caller: &Caller,
     kind: &str,
     subject: &str,
-) -> Result<(), ApiError> {
+    issuer: Option<&str>,
+    request: &str,
+) -> Result<Option<Envelope>, ApiError> {
+    let store = state.journal().store();
     let now = now_ms();
     store
         .purge_blobs(now)
         .await
         .map_err(ApiError::unavailable)?;
-    if let Some(blob) = store
+    let Some(blob) = store
         .pending_blob(kind, subject, now)
         .await
         .map_err(ApiError::unavailable)?
-    {
-        let minutes = (blob.expires - now + 59_999) / 60_000;
-        return Err(ApiError::invalid_state(format!(
-            "a blob for this step is pending (it expires in {minutes} min): submit it, or create a new one after it expires"
-        )));
+    else {
+        return Ok(None);
+    };
+    if blob.owner == caller.key_hash {
+        return own(&blob, request, now).map(Some);
     }
-    Ok(())
+    let bound = |key: Option<&str>| issuer.is_some() && key == issuer;
+    if bound(caller.issuer.as_deref()) {
+        let owner = zcred_store::AccessStore::api_key(store, &blob.owner)
+            .await
+            .map_err(ApiError::unavailable)?;
+        if !bound(owner.as_ref().and_then(|k| k.issuer.as_deref())) {
+            tracing::info!(
+                kind,
+                "a blob of a key not bound to the issuer is taken over"
+            );
+            discard(state, &blob.id, ApiError::internal("unused")).await;
+            return Ok(None);
+        }
+    }
+    Err(pending_refusal(&blob, now))
 }
 
 /// Stores a blob of `kind` about `subject` for `caller` and answers `{blobId, blob}` plus
-/// `extra` members.
+/// `extra` members. `alone`: the step allows one unexpired blob at a time, and `Some` holds
+/// the request's [`fingerprint`] (see [`waiting`]); when another create of the step got there
+/// first, its blob is handed out (the caller's, for the same request) or the create is
+/// refused.
+#[allow(clippy::too_many_arguments)]
 pub async fn hand_out<S: BlobStore>(
     store: &S,
     caller: &Caller,
@@ -55,27 +142,41 @@ pub async fn hand_out<S: BlobStore>(
     bytes: &[u8],
     mut payload: Map<String, Value>,
     extra: Map<String, Value>,
+    alone: Option<&str>,
 ) -> Result<Envelope, ApiError> {
     let mut id = [0u8; 16];
     OsRng.fill_bytes(&mut id);
     let id = hex::encode_upper(id);
     payload.insert("bytes".into(), Value::String(hex::encode(bytes)));
-    store
-        .put_blob(Blob {
-            id: id.clone(),
-            kind: kind.to_owned(),
-            owner: caller.key_hash.clone(),
-            subject: subject.to_owned(),
-            payload: Value::Object(payload).to_string(),
-            expires: now_ms() + BLOB_TTL_MS,
-        })
+    payload.insert(EXTRA.into(), Value::Object(extra));
+    if let Some(request) = alone {
+        payload.insert(REQUEST.into(), json!(request));
+    }
+    let now = now_ms();
+    let blob = Blob {
+        id: id.clone(),
+        kind: kind.to_owned(),
+        owner: caller.key_hash.clone(),
+        subject: subject.to_owned(),
+        payload: Value::Object(payload).to_string(),
+        expires: now + BLOB_TTL_MS,
+    };
+    let Some(request) = alone else {
+        store
+            .put_blob(blob.clone())
+            .await
+            .map_err(ApiError::unavailable)?;
+        return envelope_of(&blob);
+    };
+    match store
+        .put_blob_alone(blob.clone(), now)
         .await
-        .map_err(ApiError::unavailable)?;
-    let mut object = Map::new();
-    object.insert("blobId".into(), json!(id));
-    object.insert("blob".into(), json!(hex::encode_upper(bytes)));
-    object.extend(extra);
-    Ok(Envelope(Value::Object(object)))
+        .map_err(ApiError::unavailable)?
+    {
+        None => envelope_of(&blob),
+        Some(first) if first.owner == caller.key_hash => own(&first, request, now),
+        Some(first) => Err(pending_refusal(&first, now)),
+    }
 }
 
 /// A blob being submitted: its id, the bytes that were signed, and what its create stored.
@@ -131,6 +232,8 @@ pub async fn take<S: BlobStore>(
         .remove("bytes")
         .and_then(|v| v.as_str().and_then(|h| hex::decode(h).ok()))
         .ok_or_else(|| ApiError::internal("a stored blob has no bytes"))?;
+    payload.remove(EXTRA);
+    payload.remove(REQUEST);
     Ok(Pending {
         id: blob.id,
         bytes,

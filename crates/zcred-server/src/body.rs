@@ -15,11 +15,24 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 #[derive(Debug)]
 pub struct Body(pub Map<String, Value>);
 
+/// How long a request's body may take to arrive (set per request by the service from its
+/// settings; a slow sender is cut off instead of holding a connection).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyDeadline(pub std::time::Duration);
+
+/// The body deadline a request carries ([`BodyDeadline`]), 30 s when none was set.
+pub fn deadline_of(extensions: &axum::http::Extensions) -> std::time::Duration {
+    extensions
+        .get::<BodyDeadline>()
+        .map_or(std::time::Duration::from_secs(30), |d| d.0)
+}
+
 impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _: &S) -> Result<Body, ApiError> {
-        let bytes = read_limited(req.into_body(), BODY_LIMIT).await?;
+        let within = deadline_of(req.extensions());
+        let bytes = read_limited(req.into_body(), BODY_LIMIT, within).await?;
         // No body at all reads as `{}`: a missing member is then named as such.
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Body(Map::new()));
@@ -38,12 +51,22 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     }
 }
 
-/// The whole body, at most `limit` bytes (413 above).
+/// The whole body, at most `limit` bytes (413 above), arrived `within` the deadline (400
+/// after it: a body sent a byte at a time does not hold the connection).
 pub async fn read_limited(
     body: axum::body::Body,
     limit: usize,
+    within: std::time::Duration,
 ) -> Result<axum::body::Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
+    let read = tokio::time::timeout(within, axum::body::to_bytes(body, limit))
+        .await
+        .map_err(|_| {
+            ApiError::invalid_request(format!(
+                "the request body did not arrive within {} s",
+                within.as_secs()
+            ))
+        })?;
+    read.map_err(|e| {
         if e.into_inner().is::<http_body_util::LengthLimitError>() {
             ApiError::too_large(limit)
         } else {

@@ -313,7 +313,8 @@ async fn open<S: Store>(
     let (mut parts, body) = request.into_parts();
     let key_id = header_value(&parts.headers, enc::KEY_ID_HEADER)?.to_owned();
     let secret_key = header_value(&parts.headers, enc::SECRET_KEY_HEADER)?.to_owned();
-    let bytes = read_limited(body, ENC_BODY_LIMIT).await?;
+    let within = crate::body::deadline_of(&parts.extensions);
+    let bytes = read_limited(body, ENC_BODY_LIMIT, within).await?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::invalid_request("the body is not base64url text"))?
         .trim();

@@ -81,7 +81,12 @@ pub async fn create<S: Store>(
             "issuer {did} is registered already"
         )));
     }
-    blobs::one_at_a_time(state.journal().store(), KIND, &prefix).await?;
+    let request = blobs::fingerprint(&body);
+    if let Some(again) =
+        blobs::waiting(&state, &caller, KIND, &prefix, Some(did.as_str()), &request).await?
+    {
+        return Ok(again);
+    }
     let icp = flows::issuer_inception(&key, next.as_ref()).map_err(ApiError::internal)?;
     let mut payload = Map::new();
     payload.insert("publicKey".into(), json!(key.to_zetrix()));
@@ -96,6 +101,7 @@ pub async fn create<S: Store>(
         icp.raw(),
         payload,
         extra,
+        Some(&request),
     )
     .await
 }
@@ -247,7 +253,19 @@ pub async fn delegation_create<S: Store>(
         )));
     }
     let prefix = issuer.prefix.to_string();
-    blobs::one_at_a_time(state.journal().store(), DELEGATION, &prefix).await?;
+    let request = blobs::fingerprint(&body);
+    if let Some(again) = blobs::waiting(
+        &state,
+        &caller,
+        DELEGATION,
+        &prefix,
+        Some(did.as_str()),
+        &request,
+    )
+    .await?
+    {
+        return Ok(again);
+    }
     let current = SigningKey::generate(&mut OsRng);
     let next = SigningKey::generate(&mut OsRng);
     let (agent, dip) = flows::Controller::incept_delegated(
@@ -274,6 +292,7 @@ pub async fn delegation_create<S: Store>(
         approval.raw(),
         payload,
         extra,
+        Some(&request),
     )
     .await
 }

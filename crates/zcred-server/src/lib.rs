@@ -68,6 +68,11 @@ pub struct Settings {
     pub abandoned_after_ms: i64,
     /// The RSA modulus of new `/enc/` keys, bits (encryption.md: 3072 by default).
     pub enc_rsa_bits: usize,
+    /// How long a connection may take to send a request's headers, and may sit idle between
+    /// requests, before it is closed.
+    pub header_timeout: std::time::Duration,
+    /// How long a request's body may take to arrive (400 after).
+    pub body_timeout: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -78,6 +83,8 @@ impl Default for Settings {
             allow_server_side_signing: false,
             abandoned_after_ms: 30 * 24 * 3600 * 1000,
             enc_rsa_bits: zcred_crypto::enc::DEFAULT_RSA_BITS,
+            header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -320,6 +327,9 @@ async fn log_request<S: Store>(
         .get::<axum::extract::MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let started = std::time::Instant::now();
+    let mut req = req;
+    req.extensions_mut()
+        .insert(body::BodyDeadline(state.settings().body_timeout));
     let response = next.run(req).await;
     let took = started.elapsed();
     tracing::info!(
@@ -380,8 +390,13 @@ pub fn app<S: Store>(state: AppState<S>) -> Router {
         .with_state(state)
 }
 
+/// How long a stop waits for the requests in flight.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Serves `app(state)` on `listener` until `shutdown` completes; requests in flight are
-/// finished first.
+/// finished first (for at most 30 s). Each connection gets [`Settings::header_timeout`] to send
+/// a request's headers, which also bounds how long it may sit idle between requests; bodies
+/// get [`Settings::body_timeout`].
 pub async fn serve<S: Store>(
     listener: TcpListener,
     state: AppState<S>,
@@ -389,18 +404,46 @@ pub async fn serve<S: Store>(
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(sweep::sweep_forever(state.clone()));
     let tail = tokio::spawn(check_tail_forever(state.clone()));
-    use axum::serve::ListenerExt as _;
-    // Answers are small and written at once: send them without Nagle's delay, which would
-    // otherwise meet a client's delayed ACK on a kept-alive connection.
-    let listener = listener.tap_io(|tcp| {
+    let header_timeout = state.settings().header_timeout;
+    let router = app(state);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, say: wait a moment rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Answers are small and written at once: send them without Nagle's delay, which would
+        // otherwise meet a client's delayed ACK on a kept-alive connection.
         let _ = tcp.set_nodelay(true);
-    });
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(hyper_util::rt::TokioIo::new(tcp), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still in flight after 30 s; stopping anyway");
+    }
     sweeper.abort();
     tail.abort();
-    served
+    Ok(())
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -72,7 +72,19 @@ pub async fn issuer_create<S: Store>(
         .at("/publicKey"));
     }
     let prefix = kel.prefix.to_string();
-    blobs::one_at_a_time(state.journal().store(), ISSUER, &prefix).await?;
+    let request = blobs::fingerprint(&body);
+    if let Some(again) = blobs::waiting(
+        &state,
+        &caller,
+        ISSUER,
+        &prefix,
+        Some(did.as_str()),
+        &request,
+    )
+    .await?
+    {
+        return Ok(again);
+    }
     let rot = flows::issuer_rotation(&kel.prefix, kel.sn + 1, &kel.said, &key, next.as_ref())
         .map_err(ApiError::internal)?;
     let mut payload = Map::new();
@@ -89,6 +101,7 @@ pub async fn issuer_create<S: Store>(
         rot.raw(),
         payload,
         extra,
+        Some(&request),
     )
     .await
 }
@@ -126,7 +139,19 @@ pub async fn agent_create<S: Store>(
     let did = Did::parse(string(&body, "did")?)
         .map_err(|e| ApiError::invalid_format(format!("/did: {e}")).at("/did"))?;
     let issuer = agent::issuer(&state, &caller, &did).await?;
-    blobs::one_at_a_time(state.journal().store(), AGENT, &issuer.prefix).await?;
+    let request = blobs::fingerprint(&body);
+    if let Some(again) = blobs::waiting(
+        &state,
+        &caller,
+        AGENT,
+        &issuer.prefix,
+        Some(did.as_str()),
+        &request,
+    )
+    .await?
+    {
+        return Ok(again);
+    }
     let issuer_kel = state.key_state(&issuer.prefix).await?;
     let agent_kel = state.key_state(&issuer.agent).await?;
     let (Some(issuer_kel), Some(agent_kel)) = (issuer_kel, agent_kel) else {
@@ -165,6 +190,7 @@ pub async fn agent_create<S: Store>(
         approval.raw(),
         payload,
         extra,
+        Some(&request),
     )
     .await
 }

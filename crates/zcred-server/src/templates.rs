@@ -268,7 +268,6 @@ async fn prepare<S: Store>(
             template.template_name, template.version
         )));
     }
-    blobs::one_at_a_time(state.journal().store(), KIND, &id).await?;
     let acdc = build_acdc(&template, &subject, &id, &issuer.prefix)?;
     Ok((issuer, id, acdc))
 }
@@ -280,6 +279,19 @@ pub async fn blob_create<S: Store>(
     Body(body): Body,
 ) -> Result<Envelope, ApiError> {
     let (issuer, id, acdc) = prepare(&state, &caller, &body).await?;
+    let request = blobs::fingerprint(&body);
+    if let Some(again) = blobs::waiting(
+        &state,
+        &caller,
+        KIND,
+        &id,
+        Some(issuer.did.as_str()),
+        &request,
+    )
+    .await?
+    {
+        return Ok(again);
+    }
     let mut payload = Map::new();
     payload.insert("did".into(), json!(issuer.did.as_str()));
     payload.insert("templateId".into(), json!(id));
@@ -291,6 +303,7 @@ pub async fn blob_create<S: Store>(
         acdc.raw(),
         payload,
         Map::new(),
+        Some(&request),
     )
     .await
 }
@@ -416,6 +429,14 @@ pub async fn create<S: Store>(
         ));
     }
     let (issuer, id, acdc) = prepare(&state, &caller, &body).await?;
+    if blobs::waiting(&state, &caller, KIND, &id, None, "")
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::invalid_state(format!(
+            "a blob of yours for template {id} is pending: submit it, or create again after it expires"
+        )));
+    }
     if key.verifying_key() != issuer.key {
         return Err(ApiError::forbidden(
             "issuerPrivateKey is not the issuer's key in force (it was rotated)",

@@ -1379,14 +1379,16 @@ pub async fn download<S: Store>(
     }
     .ok_or_else(|| ApiError::internal("an issued record has no keys"))?;
     let key = VerifyingKey::from_zetrix(key_text).map_err(ApiError::internal)?;
-    key.verify(vc_id.as_str().as_bytes(), &signature)
-        .map_err(|_| {
-            let whose = if as_issuer { "issuer" } else { "holder" };
-            ApiError::signature_mismatch(format!(
-                "signVcId does not verify under the {whose} key over the vcId"
-            ))
-            .at("/signVcId")
-        })?;
+    // OP-4: over the exact text sent (a vcId sent in uppercase is signed in uppercase), while
+    // the record is found by the DID's canonical form.
+    let sent = string(&body, "vcId")?;
+    key.verify(sent.as_bytes(), &signature).map_err(|_| {
+        let whose = if as_issuer { "issuer" } else { "holder" };
+        ApiError::signature_mismatch(format!(
+            "signVcId does not verify under the {whose} key over the vcId"
+        ))
+        .at("/signVcId")
+    })?;
     let vc = record
         .vc
         .clone()
@@ -1419,7 +1421,19 @@ pub async fn revoke_create<S: Store>(
     if record.status != "ISSUED" {
         return Err(not_in(record, "ISSUED", ""));
     }
-    blobs::one_at_a_time(state.journal().store(), REVOKE, vc_id.as_str()).await?;
+    let request = blobs::fingerprint(&body);
+    if let Some(again) = blobs::waiting(
+        &state,
+        &caller,
+        REVOKE,
+        vc_id.as_str(),
+        Some(record.issuer.as_str()),
+        &request,
+    )
+    .await?
+    {
+        return Ok(again);
+    }
     let (Some(said), Some(registry), Some(issued)) =
         (&record.said, &record.registry, &record.issued)
     else {
@@ -1445,6 +1459,7 @@ pub async fn revoke_create<S: Store>(
         rev.raw(),
         payload,
         Map::new(),
+        Some(&request),
     )
     .await
 }

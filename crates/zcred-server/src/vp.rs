@@ -313,6 +313,7 @@ pub async fn create<S: Store>(
         input.as_bytes(),
         payload,
         Map::new(),
+        None,
     )
     .await?;
     // api.md §10.1: the VP blob is lowercase hex.
@@ -449,7 +450,9 @@ pub async fn verify<S: Store>(
                 .await;
             match write {
                 Ok(_) => {}
-                Err(zcred_store::JournalError::Store(zcred_store::StoreError::Conflict(_))) => {
+                // Another verify used it up meanwhile: this one comes second (api.md §10.3: a
+                // 200 that says so, not a 409).
+                Err(zcred_store::JournalError::Changed(_)) => {
                     outcome.fail("invalid", "Challenge already used")
                 }
                 Err(e) => return Err(crate::agent::journal_error(e)),

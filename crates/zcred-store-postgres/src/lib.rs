@@ -475,6 +475,23 @@ impl AccessStore for PostgresStore {
     }
 }
 
+fn blob_row(row: &PgRow) -> Result<Blob, StoreError> {
+    let get = |name: &str| -> Result<String, StoreError> {
+        row.try_get(name)
+            .map_err(|e| unavailable("reading a blob", e))
+    };
+    Ok(Blob {
+        id: get("id")?,
+        kind: get("kind")?,
+        owner: get("owner")?,
+        subject: get("subject")?,
+        payload: get("payload")?,
+        expires: row
+            .try_get("expires")
+            .map_err(|e| unavailable("reading a blob", e))?,
+    })
+}
+
 impl BlobStore for PostgresStore {
     async fn put_blob(&self, blob: Blob) -> Result<(), StoreError> {
         let result = sqlx::query(
@@ -497,6 +514,58 @@ impl BlobStore for PostgresStore {
         }
     }
 
+    async fn put_blob_alone(&self, blob: Blob, now: i64) -> Result<Option<Blob>, StoreError> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| unavailable("storing a blob", e))?;
+        // One step per (kind, subject) at a time, across instances.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 1))")
+            .bind(&blob.kind)
+            .bind(&blob.subject)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| unavailable("a blob lock", e))?;
+        let pending = sqlx::query(
+            "SELECT id, kind, owner, subject, payload, expires FROM blobs WHERE kind = $1 AND subject = $2 AND expires > $3 LIMIT 1",
+        )
+        .bind(&blob.kind)
+        .bind(&blob.subject)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| unavailable("reading blobs", e))?;
+        if let Some(row) = pending {
+            return blob_row(&row).map(Some);
+        }
+        let result = sqlx::query(
+            "INSERT INTO blobs (id, kind, owner, subject, payload, expires) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&blob.id)
+        .bind(&blob.kind)
+        .bind(&blob.owner)
+        .bind(&blob.subject)
+        .bind(&blob.payload)
+        .bind(blob.expires)
+        .execute(&mut *tx)
+        .await;
+        match result {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                return Err(StoreError::Conflict(format!(
+                    "blob {} exists already",
+                    blob.id
+                )))
+            }
+            Err(err) => return Err(unavailable("storing a blob", err)),
+        }
+        tx.commit()
+            .await
+            .map_err(|e| unavailable("storing a blob", e))?;
+        Ok(None)
+    }
+
     async fn blob(&self, id: &str) -> Result<Option<Blob>, StoreError> {
         let row = sqlx::query(
             "SELECT id, kind, owner, subject, payload, expires FROM blobs WHERE id = $1",
@@ -505,23 +574,7 @@ impl BlobStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(|e| unavailable("reading a blob", e))?;
-        row.map(|row| {
-            let get = |name: &str| -> Result<String, StoreError> {
-                row.try_get(name)
-                    .map_err(|e| unavailable("reading a blob", e))
-            };
-            Ok(Blob {
-                id: get("id")?,
-                kind: get("kind")?,
-                owner: get("owner")?,
-                subject: get("subject")?,
-                payload: get("payload")?,
-                expires: row
-                    .try_get("expires")
-                    .map_err(|e| unavailable("reading a blob", e))?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(blob_row).transpose()
     }
 
     async fn pending_blob(

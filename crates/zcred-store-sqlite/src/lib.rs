@@ -807,6 +807,43 @@ impl BlobStore for SqliteStore {
         .await
     }
 
+    async fn put_blob_alone(&self, blob: Blob, now: i64) -> Result<Option<Blob>, StoreError> {
+        // One write job: the writer thread runs it whole, so no other write comes between the
+        // check and the insert (and SQLite's write lock keeps other processes out too).
+        self.write(move |conn| {
+            let pending = one(
+                conn,
+                "SELECT id, kind, owner, subject, payload, expires FROM blobs WHERE kind = ?1 AND subject = ?2 AND expires > ?3 LIMIT 1",
+                params![blob.kind, blob.subject, now],
+                "reading blobs",
+                blob_row,
+            )?;
+            if pending.is_some() {
+                return Ok(pending);
+            }
+            match execute(
+                conn,
+                "INSERT INTO blobs (id, kind, owner, subject, payload, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    blob.id,
+                    blob.kind,
+                    blob.owner,
+                    blob.subject,
+                    blob.payload,
+                    blob.expires
+                ],
+            ) {
+                Ok(_) => Ok(None),
+                Err(err) if is_unique_violation(&err) => Err(StoreError::Conflict(format!(
+                    "blob {} exists already",
+                    blob.id
+                ))),
+                Err(err) => Err(unavailable("storing a blob", err)),
+            }
+        })
+        .await
+    }
+
     async fn blob(&self, id: &str) -> Result<Option<Blob>, StoreError> {
         self.read(|conn| {
             one(

@@ -484,3 +484,70 @@ pub async fn run_rates<S: crate::RateStore>(store: &S, tag: &str) {
     }
     assert!(store.purge_rates(t0 + 10_000_000).await.unwrap() >= 2);
 }
+
+/// One blob per step: `put_blob_alone` stores a blob only while no unexpired blob of its kind
+/// and subject waits, and gives back the one that waits; eight racing creates get one blob.
+#[allow(clippy::unwrap_used)]
+pub async fn run_blob_steps<S: BlobStore + Clone + 'static>(store: &S, tag: &str) {
+    let now = 1_700_000_000_000;
+    let blob = |n: usize, subject: &str, expires: i64| Blob {
+        id: format!("STEP{tag}{n}"),
+        kind: "step".into(),
+        owner: format!("key{n}"),
+        subject: subject.to_owned(),
+        payload: "{}".into(),
+        expires,
+    };
+    let subject = format!("S{tag}");
+    assert_eq!(
+        store
+            .put_blob_alone(blob(0, &subject, now + 10), now)
+            .await
+            .unwrap(),
+        None
+    );
+    let waiting = store
+        .put_blob_alone(blob(1, &subject, now + 10), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        waiting.map(|b| b.id),
+        Some(format!("STEP{tag}0")),
+        "the waiting one is given back"
+    );
+    assert_eq!(
+        store.blob(&format!("STEP{tag}1")).await.unwrap(),
+        None,
+        "nothing written"
+    );
+    // Another subject is apart; an expired blob does not count.
+    assert_eq!(
+        store
+            .put_blob_alone(blob(2, &format!("T{tag}"), now + 10), now)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .put_blob_alone(blob(3, &subject, now + 30), now + 20)
+            .await
+            .unwrap(),
+        None
+    );
+    // Racing creates of one step: exactly one blob.
+    let raced = format!("R{tag}");
+    let tasks: Vec<_> = (10..18)
+        .map(|n| {
+            let (store, b) = (store.clone(), blob(n, &raced, now + 10));
+            tokio::spawn(async move { store.put_blob_alone(b, now).await.unwrap() })
+        })
+        .collect();
+    let mut stored = 0;
+    for t in tasks {
+        if t.await.unwrap().is_none() {
+            stored += 1;
+        }
+    }
+    assert_eq!(stored, 1, "one of eight racing creates stores its blob");
+}

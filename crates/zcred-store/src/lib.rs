@@ -166,6 +166,15 @@ pub trait BlobStore: Send + Sync {
     /// Stores a new blob; an id already stored is a [`StoreError::Conflict`].
     fn put_blob(&self, blob: Blob) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Stores `blob` unless an unexpired blob (at `now`, Unix ms) of the same kind and subject
+    /// is stored, in which case that one is returned and nothing is written: the check and the
+    /// insert are one step, so that of two racing creates of one step exactly one gets a blob.
+    fn put_blob_alone(
+        &self,
+        blob: Blob,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<Blob>, StoreError>> + Send;
+
     /// The blob `id`, if it was not used up (expiry is the caller's check).
     fn blob(&self, id: &str) -> impl Future<Output = Result<Option<Blob>, StoreError>> + Send;
 

@@ -172,6 +172,25 @@ impl BlobStore for MemoryStore {
         Ok(())
     }
 
+    async fn put_blob_alone(&self, blob: Blob, now: i64) -> Result<Option<Blob>, StoreError> {
+        let mut inner = self.lock()?;
+        if let Some(pending) = inner
+            .blobs
+            .values()
+            .find(|b| b.kind == blob.kind && b.subject == blob.subject && b.expires > now)
+        {
+            return Ok(Some(pending.clone()));
+        }
+        if inner.blobs.contains_key(&blob.id) {
+            return Err(StoreError::Conflict(format!(
+                "blob {} exists already",
+                blob.id
+            )));
+        }
+        inner.blobs.insert(blob.id.clone(), blob);
+        Ok(None)
+    }
+
     async fn blob(&self, id: &str) -> Result<Option<Blob>, StoreError> {
         Ok(self.lock()?.blobs.get(id).cloned())
     }

@@ -8,6 +8,7 @@ mod client;
 mod commands;
 mod concurrency;
 mod crash;
+mod defects;
 mod encrypted;
 mod ledger;
 mod lifecycle;

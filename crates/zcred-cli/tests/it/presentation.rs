@@ -94,7 +94,12 @@ fn template_body(issuer: &Issuer, name: &str, format: Value) -> Value {
     })
 }
 
-fn register_template(server: &Server, issuer: &Issuer, name: &str, format: Value) -> String {
+pub(crate) fn register_template(
+    server: &Server,
+    issuer: &Issuer,
+    name: &str,
+    format: Value,
+) -> String {
     let blob = accepted(
         server,
         &issuer.api_key,

@@ -47,6 +47,7 @@ async fn postgres_store_passes_the_conformance_story() {
     zcred_store::conformance::run_blobs(&store, "pg").await;
     zcred_store::conformance::run_sealed(&store, "pg").await;
     zcred_store::conformance::run_rates(&store, "pg").await;
+    zcred_store::conformance::run_blob_steps(&store, "pg").await;
     drop_schema(store, &schema).await;
 }
 

@@ -26,6 +26,7 @@ async fn sqlite_store_passes_the_conformance_story() {
     zcred_store::conformance::run_blobs(&store, "sqlite").await;
     zcred_store::conformance::run_sealed(&store, "sqlite").await;
     zcred_store::conformance::run_rates(&store, "sqlite").await;
+    zcred_store::conformance::run_blob_steps(&store, "sqlite").await;
     store.close().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -62,6 +62,10 @@ impl BlobStore for Stalling {
         self.inner.put_blob(blob).await
     }
 
+    async fn put_blob_alone(&self, blob: Blob, now: i64) -> Result<Option<Blob>, StoreError> {
+        self.inner.put_blob_alone(blob, now).await
+    }
+
     async fn blob(&self, id: &str) -> Result<Option<Blob>, StoreError> {
         self.inner.blob(id).await
     }

@@ -15,6 +15,7 @@ async fn memory_store_passes_the_conformance_story() {
     zcred_store::conformance::run_blobs(&store, "mem").await;
     zcred_store::conformance::run_sealed(&store, "mem").await;
     zcred_store::conformance::run_rates(&store, "mem").await;
+    zcred_store::conformance::run_blob_steps(&store, "mem").await;
 }
 
 #[tokio::test]
