@@ -67,6 +67,10 @@ pub struct IssueArgs {
     /// Also draw issuances/s against client count, with the floor's ceiling, as SVG here.
     #[arg(long)]
     plot: Option<PathBuf>,
+    /// Serve through this many `zcred serve` nodes on the one store (more than one needs
+    /// `--database-url`); client `i` talks to node `i mod nodes`, as behind a load balancer.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
+    nodes: u8,
     #[command(flatten)]
     bounds: Bounds,
 }
@@ -93,10 +97,16 @@ struct Served {
     store: Vec<String>,
     /// The PostgreSQL database and the scratch schema of this run, dropped at the end.
     schema: Option<(String, String)>,
+    /// More nodes on the same store (`bench issue --nodes`), with their URLs.
+    more: Vec<(Child, String)>,
 }
 
 impl Drop for Served {
     fn drop(&mut self) {
+        for (child, _) in &mut self.more {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -153,7 +163,30 @@ impl Served {
             dir,
             store,
             schema,
+            more: Vec::new(),
         })
+    }
+
+    /// Starts another node on the same store (its master key is the first node's, in the
+    /// data directory).
+    fn add_node(&mut self) -> Result<(), Failure> {
+        let node = Served::spawn(&self.store)?;
+        self.more.push(node);
+        Ok(())
+    }
+
+    /// Every node's URL, the first node's first.
+    fn urls(&self) -> Vec<String> {
+        std::iter::once(self.url.clone())
+            .chain(self.more.iter().map(|(_, url)| url.clone()))
+            .collect()
+    }
+
+    /// Every node's process id.
+    fn pids(&self) -> Vec<u32> {
+        std::iter::once(self.child.id())
+            .chain(self.more.iter().map(|(c, _)| c.id()))
+            .collect()
     }
 
     /// Starts `zcred serve` on `store` and waits for its ready line (its store opened and
@@ -211,6 +244,17 @@ impl Served {
 
     fn connection(&self, api_key: &str, encrypted: bool) -> Connection {
         Connection::new(&self.url, api_key, &self.dir.join("keys.json"), encrypted)
+    }
+
+    /// A connection with `like`'s key to node `n` (of [`Served::urls`]).
+    fn connection_to(&self, n: usize, like: &Connection) -> Connection {
+        let urls = self.urls();
+        Connection::new(
+            &urls[n % urls.len()],
+            like.api_key(),
+            &self.dir.join("keys.json"),
+            false,
+        )
     }
 }
 
@@ -436,8 +480,23 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks / hz)
 }
 
-/// One issuance by a fresh holder: apply, create, sign, submit.
+/// One issuance by a fresh holder: apply, create, sign, submit. `Ok(false)` when the server
+/// answered 409 (counted: with the store as the truth, a race the client did not cause never
+/// gets one).
 async fn one_issuance(
+    holders: &Connection,
+    issuer: &Connection,
+    keys: &(zcred_crypto::zetrix::SigningKey, zcred_crypto::bbs::KeyPair),
+    template: &str,
+) -> Result<bool, Failure> {
+    match issuance(holders, issuer, keys, template).await {
+        Ok(()) => Ok(true),
+        Err(f) if f.message.contains(": HTTP 409 ") => Ok(false),
+        Err(f) => Err(f),
+    }
+}
+
+async fn issuance(
     holders: &Connection,
     issuer: &Connection,
     keys: &(zcred_crypto::zetrix::SigningKey, zcred_crypto::bbs::KeyPair),
@@ -457,7 +516,16 @@ async fn one_issuance(
 }
 
 fn issue(args: &IssueArgs) -> Result<Value, Failure> {
-    let served = Served::start(args.bounds.database_url.as_deref())?;
+    if args.nodes > 1 && args.bounds.database_url.is_none() {
+        return Err(bad(
+            "--nodes: more than one node needs --database-url (nodes share a PostgreSQL store)",
+        ));
+    }
+    let mut served = Served::start(args.bounds.database_url.as_deref())?;
+    for _ in 1..args.nodes {
+        served.add_node()?;
+    }
+    let nodes = usize::from(args.nodes);
     let rt = runtime()?;
     let (si, issuer, template) = rt.block_on(issuer_with_template(&served))?;
     let holders = served.connection(&si, false);
@@ -471,48 +539,55 @@ fn issue(args: &IssueArgs) -> Result<Value, Failure> {
         let clients = clients.max(1);
         let per_client = args.bounds.count.div_ceil(clients);
         let deadline = Instant::now() + Duration::from_secs(args.bounds.seconds);
-        let cpu_before = cpu_seconds(served.child.id());
+        let cpu = || -> Option<f64> { served.pids().into_iter().map(cpu_seconds).sum() };
+        let cpu_before = cpu();
         let started = Instant::now();
-        let latencies = rt.block_on(async {
+        let (latencies, conflicts) = rt.block_on(async {
             let mut tasks = Vec::new();
-            for _ in 0..clients {
+            for c in 0..clients {
                 let (holders, issuer, keys, template) = (
-                    holders.clone(),
-                    issuer.clone(),
+                    served.connection_to(c, &holders),
+                    served.connection_to(c, &issuer),
                     std::sync::Arc::clone(&keys),
                     template.clone(),
                 );
                 tasks.push(tokio::spawn(async move {
-                    let mut times = Vec::new();
+                    let (mut times, mut conflicts) = (Vec::new(), 0usize);
                     while times.len() < per_client && Instant::now() < deadline {
                         let t = Instant::now();
-                        one_issuance(&holders, &issuer, &keys, &template).await?;
-                        times.push(t.elapsed());
+                        if one_issuance(&holders, &issuer, &keys, &template).await? {
+                            times.push(t.elapsed());
+                        } else {
+                            conflicts += 1;
+                        }
                     }
-                    Ok::<_, Failure>(times)
+                    Ok::<_, Failure>((times, conflicts))
                 }));
             }
-            let mut all = Vec::new();
+            let (mut all, mut conflicts) = (Vec::new(), 0);
             for task in tasks {
-                all.extend(
-                    task.await
-                        .map_err(|e| bad(format!("a client failed: {e}")))??,
-                );
+                let (times, refused) = task
+                    .await
+                    .map_err(|e| bad(format!("a client failed: {e}")))??;
+                all.extend(times);
+                conflicts += refused;
             }
-            Ok::<_, Failure>(all)
+            Ok::<_, Failure>((all, conflicts))
         })?;
         let elapsed = started.elapsed().as_secs_f64();
         let mut latencies = latencies;
         let done = latencies.len();
         let per_second = done as f64 / elapsed;
-        let server_cpu = match (cpu_before, cpu_seconds(served.child.id())) {
+        let server_cpu = match (cpu_before, cpu()) {
             (Some(a), Some(b)) if done > 0 => json!(((b - a) / done as f64 * 1e6).round() / 1e3),
             _ => Value::Null,
         };
         let step = json!({
             "scenario": "issue",
             "clients": clients,
+            "nodes": nodes,
             "issuances": done,
+            "conflicts409": conflicts,
             "seconds": (elapsed * 1e3).round() / 1e3,
             "issuancesPerSecond": (per_second * 10.0).round() / 10.0,
             "latency": summary(&mut latencies),
@@ -544,6 +619,8 @@ fn issue(args: &IssueArgs) -> Result<Value, Failure> {
     Ok(json!({
         "scenario": "issue",
         "store": if args.bounds.database_url.is_some() { "postgres" } else { "sqlite" },
+        "nodes": nodes,
+        "conflicts409": steps.iter().filter_map(|s| s["conflicts409"].as_u64()).sum::<u64>(),
         "cores": cores,
         "floor": floor_detail,
         "best": { "clients": best["clients"], "issuancesPerSecond": best["issuancesPerSecond"], "efficiency": best["efficiency"] },

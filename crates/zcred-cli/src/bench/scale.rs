@@ -320,6 +320,17 @@ pub(super) fn status_scale(args: &ScaleArgs) -> Result<Value, Failure> {
         }
     };
     let (lookup_ratio, verify_ratio) = (ratio("statusLookup"), ratio("vpVerify"));
+    let resident = |v: &Value| v["serverResidentMiB"].as_f64().unwrap_or_default();
+    let resident_ratio = match (steps.first(), steps.last()) {
+        (Some(a), Some(b)) if resident(a) > 0.0 => {
+            json!(((resident(b) / resident(a)) * 1e3).round() / 1e3)
+        }
+        _ => Value::Null,
+    };
+    let slowest_start = steps
+        .iter()
+        .filter_map(|s| s["serverStartSeconds"].as_f64())
+        .fold(0.0, f64::max);
     drop(served);
     Ok(json!({
         "scenario": "status-scale",
@@ -328,6 +339,8 @@ pub(super) fn status_scale(args: &ScaleArgs) -> Result<Value, Failure> {
         "sizes": sizes,
         "statusLookupP50LargestOverSmallest": lookup_ratio,
         "vpVerifyP50LargestOverSmallest": verify_ratio,
+        "serverResidentLargestOverSmallest": resident_ratio,
+        "serverStartSlowestSeconds": slowest_start,
         "steps": steps,
     }))
 }

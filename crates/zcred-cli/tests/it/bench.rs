@@ -112,9 +112,14 @@ fn status_scale(store: &[&str]) -> Value {
     for ratio in [
         "statusLookupP50LargestOverSmallest",
         "vpVerifyP50LargestOverSmallest",
+        "serverResidentLargestOverSmallest",
     ] {
         assert!(scale[ratio].as_f64().unwrap() > 0.0, "{scale}");
     }
+    assert!(
+        scale["serverStartSlowestSeconds"].as_f64().is_some(),
+        "{scale}"
+    );
     scale
 }
 
@@ -142,5 +147,23 @@ fn bench_on_postgres_leaves_no_schema() {
     // The status-scale bench also seeds the store itself, between server runs.
     let scale = status_scale(&["--database-url", &url]);
     assert_eq!(scale["store"], "postgres");
-    assert_eq!(schemas(), before, "the run's schema is dropped");
+    // Issuance through two nodes on the one schema: every issuance counted, no 409.
+    let (issue, _) = last_object(&[
+        "bench",
+        "issue",
+        "--clients",
+        "4",
+        "--count",
+        "8",
+        "--seconds",
+        "60",
+        "--nodes",
+        "2",
+        "--database-url",
+        &url,
+    ]);
+    assert_eq!(issue["nodes"], 2, "{issue}");
+    assert_eq!(issue["steps"][0]["issuances"], 8, "{issue}");
+    assert_eq!(issue["conflicts409"], 0, "{issue}");
+    assert_eq!(schemas(), before, "the runs' schemas are dropped");
 }

@@ -243,7 +243,12 @@ fn a_log_sink_that_stops_reading_does_not_stop_the_server() {
         assert!(Instant::now() < deadline, "no ready line: {text}");
         std::thread::sleep(Duration::from_millis(10));
     };
-    // Each request writes a log line: a few thousand fill the pipe many times over.
+    // Each request writes a log line: a few thousand fill the pipe many times over. (DID
+    // resolution: public, cheap, and served by every version.)
+    let unknown = format!(
+        "/1.0/identifiers/{}",
+        zcred_model_did(&SigningKey::generate(&mut OsRng))
+    );
     for n in 0..3000 {
         let mut stream = TcpStream::connect(&address).unwrap();
         stream
@@ -251,14 +256,14 @@ fn a_log_sink_that_stops_reading_does_not_stop_the_server() {
             .unwrap();
         write!(
             stream,
-            "GET /livez HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+            "GET {unknown} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
         )
         .unwrap();
         let mut answer = String::new();
         stream
             .read_to_string(&mut answer)
             .unwrap_or_else(|e| panic!("request {n} got no answer: {e}"));
-        assert!(answer.starts_with("HTTP/1.1 200"), "request {n}: {answer}");
+        assert!(answer.starts_with("HTTP/1.1 404"), "request {n}: {answer}");
     }
     let pid = child.id().to_string();
     std::process::Command::new("kill")
@@ -492,9 +497,9 @@ fn an_image_that_is_not_base64_is_refused() {
     );
     let holder = SigningKey::generate(&mut OsRng);
     for (photo, status) in [
-        ("data:image/png;base64,iVBORw0KGgo=", 200),
         ("data:image/png;base64,this is not base64!", 400),
         ("data:image/png;base64,", 400),
+        ("data:image/png;base64,iVBORw0KGgo=", 200),
     ] {
         let body = application(
             &holder,
