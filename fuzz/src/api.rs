@@ -109,9 +109,7 @@ impl Api {
             .build()
             .expect("a tokio runtime");
         let state = runtime.block_on(async {
-            let journal = Journal::open(MemoryStore::new(), zcred_ledger::Options::default())
-                .await
-                .expect("an empty journal opens");
+            let journal = Journal::new(MemoryStore::new(), zcred_ledger::Options::default());
             let settings = Settings {
                 // Smaller than the default 3072 bits: the `/enc/` key is made on first use,
                 // and every sealed request is one RSA decryption.

@@ -224,11 +224,58 @@ pub async fn check_tail<S: Store>(
     result
 }
 
+/// The row naming until when a node checks the tail in the background (Unix ms).
+const TAIL_LEASE: &str = "zcred/tail-lease";
+
+/// Takes the background tail check's lease for a little longer than one check takes, when no
+/// node holds it: `false` when another node does.
+async fn take_tail_lease<S: Store>(state: &AppState<S>) -> Result<bool, zcred_store::StoreError> {
+    let store = state.journal().store();
+    let held = store.state(TAIL_LEASE).await?;
+    let now = blobs::now_ms();
+    let until = held
+        .as_deref()
+        .and_then(|t| t.parse::<i64>().ok())
+        .unwrap_or(0);
+    if until > now {
+        return Ok(false);
+    }
+    let lease = now + i64::try_from(TAIL_EVERY.as_millis()).unwrap_or(10_000);
+    let taken = store
+        .append(zcred_store::Append {
+            states: vec![zcred_store::StateUpdate {
+                key: TAIL_LEASE.to_owned(),
+                value: lease.to_string(),
+            }],
+            expect: vec![zcred_store::Expectation {
+                key: TAIL_LEASE.to_owned(),
+                value: held,
+            }],
+            ..zcred_store::Append::default()
+        })
+        .await;
+    match taken {
+        Ok(_) => Ok(true),
+        Err(zcred_store::StoreError::Conflict(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Checks the tail every [`TAIL_EVERY`] (with a jitter, so that nodes do not step together).
 async fn check_tail_forever<S: Store>(state: AppState<S>) {
     loop {
         let jitter = u64::from(rand_core::RngCore::next_u32(&mut rand_core::OsRng) % 2000);
         tokio::time::sleep(TAIL_EVERY + std::time::Duration::from_millis(jitter)).await;
+        // One node at a time does the background check (the others would verify the same
+        // events for nothing): a lease row, taken with compare-and-set when it expired.
+        match take_tail_lease(&state).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "the tail check's lease could not be read");
+                continue;
+            }
+        }
         match check_tail(&state).await {
             Ok(report) if report.events > 0 => {
                 tracing::info!(
