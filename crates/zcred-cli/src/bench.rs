@@ -677,6 +677,39 @@ async fn presentation(
 /// The issuer's keys as the ledger would give them, for the floor.
 struct KnownIssuer(zcred_model::presentation::IssuerKeySet);
 
+impl KnownIssuer {
+    /// The keys of `vc`'s issuer, from the bench's key file (which `conn` names).
+    fn of(conn: &Connection, vc: &Value) -> Result<KnownIssuer, Failure> {
+        let (ed, bbs) = client::issuer_keys(conn)?;
+        let method = vc["proof"]
+            .as_array()
+            .and_then(|p| p.iter().find(|e| e["type"] == "BbsBlsSignature2020"))
+            .and_then(|e| e["verificationMethod"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        Ok(KnownIssuer(zcred_model::presentation::IssuerKeySet {
+            ed25519: vec![ed.verifying_key()],
+            bbs: vec![(method, bbs.public().clone())],
+        }))
+    }
+
+    /// The model's verification of `vp` with these keys, single-threaded: the median of 31.
+    fn floor(&self, vp: &Value) -> Result<Duration, Failure> {
+        let now = time::OffsetDateTime::now_utc();
+        let check = zcred_model::presentation::verify_presentation(vp, None, now, self)
+            .map_err(|e| bad(format!("the floor's verification could not run: {e}")))?;
+        if !check.verified() {
+            return Err(bad(format!(
+                "the presentation does not verify here: {}",
+                check.to_json()
+            )));
+        }
+        Ok(median_of(31, || {
+            let _ = zcred_model::presentation::verify_presentation(vp, None, now, self);
+        }))
+    }
+}
+
 impl zcred_model::presentation::Resolve for KnownIssuer {
     fn issuer(
         &self,
@@ -725,23 +758,10 @@ fn verify(bounds: &Bounds) -> Result<Value, Failure> {
                 "benchProfile.nationality", "benchProfile.class", "benchProfile.level"];
             vps.push(presentation(&holder, &vc, &revealed, ranges).await?);
         }
-        let (ed, bbs) = client::issuer_keys(&issuer)?;
-        let method = vc["proof"]
-            .as_array()
-            .and_then(|p| p.iter().find(|e| e["type"] == "BbsBlsSignature2020"))
-            .and_then(|e| e["verificationMethod"].as_str())
-            .unwrap_or_default()
-            .to_owned();
-        Ok::<_, Failure>((
-            vps,
-            zcred_model::presentation::IssuerKeySet {
-                ed25519: vec![ed.verifying_key()],
-                bbs: vec![(method, bbs.public().clone())],
-            },
-        ))
+        Ok::<_, Failure>((vps, KnownIssuer::of(&issuer, &vc)?))
     })?;
 
-    let resolver = KnownIssuer(issuer_keys);
+    let resolver = issuer_keys;
     let verifier = served.admin(&["admin", "key", "create", "--plan", "unlimited"])?;
     let verifier = served.connection(verifier["apiKey"].as_str().unwrap_or_default(), false);
     let mut variants = Vec::new();
@@ -772,18 +792,7 @@ fn verify_one(
     vp: &Value,
     bounds: &Bounds,
 ) -> Result<Value, Failure> {
-    let now = time::OffsetDateTime::now_utc();
-    let check = zcred_model::presentation::verify_presentation(vp, None, now, resolver)
-        .map_err(|e| bad(format!("the floor's verification could not run: {e}")))?;
-    if !check.verified() {
-        return Err(bad(format!(
-            "the presentation does not verify here: {}",
-            check.to_json()
-        )));
-    }
-    let floor = median_of(31, || {
-        let _ = zcred_model::presentation::verify_presentation(vp, None, now, resolver);
-    });
+    let floor = resolver.floor(vp)?;
     let body = json!({ "vpObject": vp });
     let mut times = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(bounds.seconds);

@@ -20,8 +20,8 @@ pub fn now_ms() -> i64 {
     (now.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-/// The answer that hands a blob out: `{blobId, blob}` and the members its create added.
-fn envelope_of(blob: &Blob) -> Result<Envelope, ApiError> {
+/// A stored blob's payload, without the bytes to sign, and those bytes.
+fn opened(blob: &Blob) -> Result<(Map<String, Value>, Vec<u8>), ApiError> {
     let Ok(Value::Object(mut payload)) = serde_json::from_str::<Value>(&blob.payload) else {
         return Err(ApiError::internal(
             "a stored blob's payload is not a JSON object",
@@ -31,6 +31,12 @@ fn envelope_of(blob: &Blob) -> Result<Envelope, ApiError> {
         .remove("bytes")
         .and_then(|v| v.as_str().and_then(|h| hex::decode(h).ok()))
         .ok_or_else(|| ApiError::internal("a stored blob has no bytes"))?;
+    Ok((payload, bytes))
+}
+
+/// The answer that hands a blob out: `{blobId, blob}` and the members its create added.
+fn envelope_of(blob: &Blob) -> Result<Envelope, ApiError> {
+    let (mut payload, bytes) = opened(blob)?;
     let mut object = Map::new();
     object.insert("blobId".into(), json!(blob.id));
     object.insert("blob".into(), json!(hex::encode_upper(bytes)));
@@ -223,15 +229,7 @@ pub async fn take<S: BlobStore>(
         .map_err(ApiError::unavailable)?
         .filter(|b| b.kind == kind && b.owner == caller.key_hash && b.expires > now_ms())
         .ok_or_else(gone)?;
-    let Ok(Value::Object(mut payload)) = serde_json::from_str::<Value>(&blob.payload) else {
-        return Err(ApiError::internal(
-            "a stored blob's payload is not a JSON object",
-        ));
-    };
-    let bytes = payload
-        .remove("bytes")
-        .and_then(|v| v.as_str().and_then(|h| hex::decode(h).ok()))
-        .ok_or_else(|| ApiError::internal("a stored blob has no bytes"))?;
+    let (mut payload, bytes) = opened(&blob)?;
     payload.remove(EXTRA);
     payload.remove(REQUEST);
     Ok(Pending {

@@ -780,66 +780,60 @@ impl AccessStore for SqliteStore {
     }
 }
 
+/// An unexpired blob (at `now`) of `kind` about `subject`.
+fn waiting_blob(
+    conn: &Connection,
+    kind: &str,
+    subject: &str,
+    now: i64,
+) -> Result<Option<Blob>, StoreError> {
+    one(
+        conn,
+        "SELECT id, kind, owner, subject, payload, expires FROM blobs WHERE kind = ?1 AND subject = ?2 AND expires > ?3 LIMIT 1",
+        params![kind, subject, now],
+        "reading blobs",
+        blob_row,
+    )
+}
+
+/// Inserts `blob`; an id already stored is a conflict.
+fn insert_blob(conn: &Connection, blob: &Blob) -> Result<(), StoreError> {
+    let result = execute(
+        conn,
+        "INSERT INTO blobs (id, kind, owner, subject, payload, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            blob.id,
+            blob.kind,
+            blob.owner,
+            blob.subject,
+            blob.payload,
+            blob.expires
+        ],
+    );
+    match result {
+        Ok(_) => Ok(()),
+        Err(err) if is_unique_violation(&err) => Err(StoreError::Conflict(format!(
+            "blob {} exists already",
+            blob.id
+        ))),
+        Err(err) => Err(unavailable("storing a blob", err)),
+    }
+}
+
 impl BlobStore for SqliteStore {
     async fn put_blob(&self, blob: Blob) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            let result = execute(
-                conn,
-                "INSERT INTO blobs (id, kind, owner, subject, payload, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    blob.id,
-                    blob.kind,
-                    blob.owner,
-                    blob.subject,
-                    blob.payload,
-                    blob.expires
-                ],
-            );
-            match result {
-                Ok(_) => Ok(()),
-                Err(err) if is_unique_violation(&err) => Err(StoreError::Conflict(format!(
-                    "blob {} exists already",
-                    blob.id
-                ))),
-                Err(err) => Err(unavailable("storing a blob", err)),
-            }
-        })
-        .await
+        self.write(move |conn| insert_blob(conn, &blob)).await
     }
 
     async fn put_blob_alone(&self, blob: Blob, now: i64) -> Result<Option<Blob>, StoreError> {
         // One write job: the writer thread runs it whole, so no other write comes between the
         // check and the insert (and SQLite's write lock keeps other processes out too).
         self.write(move |conn| {
-            let pending = one(
-                conn,
-                "SELECT id, kind, owner, subject, payload, expires FROM blobs WHERE kind = ?1 AND subject = ?2 AND expires > ?3 LIMIT 1",
-                params![blob.kind, blob.subject, now],
-                "reading blobs",
-                blob_row,
-            )?;
+            let pending = waiting_blob(conn, &blob.kind, &blob.subject, now)?;
             if pending.is_some() {
                 return Ok(pending);
             }
-            match execute(
-                conn,
-                "INSERT INTO blobs (id, kind, owner, subject, payload, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    blob.id,
-                    blob.kind,
-                    blob.owner,
-                    blob.subject,
-                    blob.payload,
-                    blob.expires
-                ],
-            ) {
-                Ok(_) => Ok(None),
-                Err(err) if is_unique_violation(&err) => Err(StoreError::Conflict(format!(
-                    "blob {} exists already",
-                    blob.id
-                ))),
-                Err(err) => Err(unavailable("storing a blob", err)),
-            }
+            insert_blob(conn, &blob).map(|()| None)
         })
         .await
     }
@@ -862,15 +856,7 @@ impl BlobStore for SqliteStore {
         subject: &str,
         now: i64,
     ) -> Result<Option<Blob>, StoreError> {
-        self.read(|conn| {
-            one(
-                conn,
-                "SELECT id, kind, owner, subject, payload, expires FROM blobs WHERE kind = ?1 AND subject = ?2 AND expires > ?3 LIMIT 1",
-                params![kind, subject, now],
-                "reading blobs",
-                blob_row,
-            )
-        })
+        self.read(|conn| waiting_blob(conn, kind, subject, now))
     }
 
     async fn purge_blobs(&self, now: i64) -> Result<u64, StoreError> {

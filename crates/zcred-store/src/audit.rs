@@ -627,22 +627,7 @@ pub async fn audit<S: LedgerStore>(
 /// Rewrites every derived row from a full replay: the upgrade of a store written before
 /// verified points. Holds the whole ledger in memory, once.
 async fn rebuild<S: LedgerStore>(store: &S, options: Options) -> Result<(), AuditError> {
-    let ledger = crate::replay(store, options).await.map_err(|e| match e {
-        crate::ReplayError::Store(e) => AuditError::Store(e),
-        crate::ReplayError::Invalid {
-            ordinal,
-            ilk,
-            prefix,
-            sn,
-            reason,
-        } => AuditError::Invalid {
-            ordinal,
-            ilk,
-            prefix,
-            sn,
-            reason,
-        },
-    })?;
+    let ledger = crate::replay(store, options).await?;
     let mut states = Vec::new();
     for state in ledger.key_states() {
         let prefix = state.prefix.as_str();

@@ -384,39 +384,16 @@ pub async fn export<S: LedgerStore>(
     }
 }
 
-/// Why a replay of the store did not give a verified ledger.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ReplayError {
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// A stored event does not verify (the store was altered outside zcred).
-    #[error("stored event {ordinal} ({ilk} of {prefix} at sn {sn}) does not verify: {reason}")]
-    Invalid {
-        /// Its ordinal.
-        ordinal: u64,
-        /// Its type.
-        ilk: String,
-        /// Its log.
-        prefix: String,
-        /// Its sequence number.
-        sn: u64,
-        /// Why.
-        reason: String,
-    },
-}
-
 /// Rebuilds the verified ledger from every stored event (recovery after a restart: open the
 /// store, replay, verify).
-pub async fn replay<S: LedgerStore>(store: &S, options: Options) -> Result<Ledger, ReplayError> {
+pub async fn replay<S: LedgerStore>(store: &S, options: Options) -> Result<Ledger, AuditError> {
     let mut ledger = Ledger::new(options);
     let mut after = 0;
     loop {
         let page = store.events_after(after, PAGE).await?;
         for logged in &page {
             let e = &logged.event;
-            let invalid = |reason: String| ReplayError::Invalid {
+            let invalid = |reason: String| AuditError::Invalid {
                 ordinal: logged.ordinal,
                 ilk: e.ilk.clone(),
                 prefix: e.prefix.clone(),

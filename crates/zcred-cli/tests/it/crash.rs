@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use zcred_crypto::zetrix::SigningKey;
-use zcred_crypto::{multibase, OsRng, RngCore as _};
+use zcred_crypto::{OsRng, RngCore as _};
 
 use crate::commands::{ok, scratch};
-use crate::lifecycle::{application, Issuer, Issuing};
+use crate::lifecycle::{application, submit_body, Issuer, Issuing};
 use crate::serve::Server;
 
 /// `zcred serve` started again with `args`.
@@ -89,25 +89,7 @@ fn attempt(address: &str, si: &str, issuer: &Issuer, template: &str, n: u64) -> 
     else {
         return Some(out);
     };
-    let created = &created["object"];
-    let (Some(blob), Some(messages)) = (
-        created["ed25519Blob"].as_str(),
-        created["bbsBlsBase64"].as_array(),
-    ) else {
-        return Some(out);
-    };
-    let input = hex::decode(blob).unwrap();
-    let messages: Vec<Vec<u8>> = messages
-        .iter()
-        .map(|m| multibase::from_base64(m.as_str().unwrap()).unwrap())
-        .collect();
-    let submit = json!({
-        "vcId": out.vc_id,
-        "ed25519PubKey": issuer.key.verifying_key().to_zetrix(),
-        "ed25519SignData": issuer.key.sign(&input).to_hex(),
-        "bbsBlsPubKey": issuer.bbs.public().to_multibase(),
-        "bbsBlsSignData": issuer.bbs.sign(&messages, &mut OsRng).unwrap().to_multibase(),
-    });
+    let submit = submit_body(issuer, &out.vc_id, &created["object"]);
     if let Some((status, answer)) =
         try_post(address, "/cred/v1/vc/submit", &issuer.api_key, &submit)
     {

@@ -220,6 +220,11 @@ pub(crate) fn canonical_json(v: &Value) -> String {
 /// Create + sign + submit for `vc_id`; returns the submit request (to replay it).
 pub(crate) fn issue_request(server: &Server, issuer: &Issuer, vc_id: &str, create: Value) -> Value {
     let created = accepted(server, &issuer.api_key, "/cred/v1/vc/create", &create);
+    submit_body(issuer, vc_id, &created)
+}
+
+/// The 8.3 body for `vc_id`: the issuer's signatures over what its create (8.2) answered.
+pub(crate) fn submit_body(issuer: &Issuer, vc_id: &str, created: &Value) -> Value {
     let input = hex::decode(created["ed25519Blob"].as_str().unwrap()).unwrap();
     let messages: Vec<Vec<u8>> = created["bbsBlsBase64"]
         .as_array()
@@ -227,9 +232,8 @@ pub(crate) fn issue_request(server: &Server, issuer: &Issuer, vc_id: &str, creat
         .iter()
         .map(|m| multibase::from_base64(m.as_str().unwrap()).unwrap())
         .collect();
-    let _ = vc_id;
     json!({
-        "vcId": create["vcId"],
+        "vcId": vc_id,
         "ed25519PubKey": issuer.key.verifying_key().to_zetrix(),
         "ed25519SignData": issuer.key.sign(&input).to_hex(),
         "bbsBlsPubKey": issuer.bbs.public().to_multibase(),

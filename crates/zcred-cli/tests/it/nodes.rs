@@ -14,14 +14,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use zcred_crypto::zetrix::SigningKey;
-use zcred_crypto::{multibase, OsRng};
+use zcred_crypto::OsRng;
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 
 use crate::commands::{api_key, ok, scratch};
 use crate::lifecycle::{
-    accepted, application, approve, issue_request, onboard, register, signers, Issuer,
+    accepted, application, approve, issue_request, onboard, register, signers, submit_body, Issuer,
 };
 use crate::presentation::vp_signed;
 use crate::serve::Server;
@@ -448,21 +448,7 @@ fn one_issuance(
         }
         return;
     }
-    let created = &created["object"];
-    let input = hex::decode(created["ed25519Blob"].as_str().unwrap()).unwrap();
-    let messages: Vec<Vec<u8>> = created["bbsBlsBase64"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| multibase::from_base64(m.as_str().unwrap()).unwrap())
-        .collect();
-    let submit = json!({
-        "vcId": vc_id,
-        "ed25519PubKey": issuer.key.verifying_key().to_zetrix(),
-        "ed25519SignData": issuer.key.sign(&input).to_hex(),
-        "bbsBlsPubKey": issuer.bbs.public().to_multibase(),
-        "bbsBlsSignData": issuer.bbs.sign(&messages, &mut OsRng).unwrap().to_multibase(),
-    });
+    let submit = submit_body(issuer, &vc_id, &created["object"]);
     match balanced(
         nodes,
         first,
