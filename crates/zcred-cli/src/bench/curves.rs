@@ -1,5 +1,6 @@
-//! The curve operations a BBS+ check is made of, on arkworks (what zcred runs) and on `blst`
-//! (through `blstrs`, its safe Rust binding, measured here only): the two-pairing product of a
+//! The curve operations a BBS+ check is made of, on arkworks (what zcred runs) and, in a build
+//! with the `blst-floor` feature, on `blst` (through `blstrs`, its safe Rust binding, measured
+//! here only): the two-pairing product of a
 //! signature check and the G1 multi-scalar multiplication of its commitment `B`. The issue's
 //! reference floor is `blst`'s; this puts both libraries side by side on the same machine in
 //! the same run.
@@ -13,12 +14,18 @@ use super::{median_of, micros};
 /// Points in the MSM: `g1`, `h0` and the `h_i` of 3 messages (a bench credential's `B`).
 const MSM_POINTS: usize = 5;
 
-/// Medians of `rounds` runs, µs: `{pairing2Us, msm5Us}` per library.
+/// Medians of `rounds` runs, µs: `{pairing2Us, msm5Us}` per library (blst only in a build
+/// with the `blst-floor` feature).
 pub(super) fn floors(rounds: usize) -> Value {
     json!({
         "arkworks": arkworks(rounds),
         "blst": blst(rounds),
     })
+}
+
+#[cfg(not(feature = "blst-floor"))]
+fn blst(_: usize) -> Value {
+    json!({ "notMeasured": "built without the blst-floor feature (cargo build --release --features blst-floor)" })
 }
 
 fn us(d: Duration) -> Value {
@@ -48,6 +55,7 @@ fn arkworks(rounds: usize) -> Value {
     })
 }
 
+#[cfg(feature = "blst-floor")]
 fn blst(rounds: usize) -> Value {
     use blstrs::{Bls12, G1Affine, G1Projective, G2Affine, G2Prepared, G2Projective, Scalar};
     use ff::Field;
