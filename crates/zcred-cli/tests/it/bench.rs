@@ -125,6 +125,10 @@ fn status_scale(store: &[&str]) -> Value {
 
 /// On PostgreSQL the bench works in a scratch schema and drops it at the end.
 #[test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set ZCRED_TEST_DATABASE_URL"
+)]
 fn bench_on_postgres_leaves_no_schema() {
     let Ok(url) = std::env::var("ZCRED_TEST_DATABASE_URL") else {
         println!("skipped bench_on_postgres_leaves_no_schema: ZCRED_TEST_DATABASE_URL is not set");

@@ -197,6 +197,10 @@ fn kill_9_loses_nothing_acknowledged_on_sqlite() {
 }
 
 #[test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set ZCRED_TEST_DATABASE_URL"
+)]
 fn kill_9_loses_nothing_acknowledged_on_postgres() {
     let Ok(url) = std::env::var("ZCRED_TEST_DATABASE_URL") else {
         println!("skipped kill_9_loses_nothing_acknowledged_on_postgres: ZCRED_TEST_DATABASE_URL is not set");

@@ -1235,6 +1235,10 @@ fn lifecycle_encrypted_on_sqlite() {
 }
 
 #[test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set ZCRED_TEST_DATABASE_URL"
+)]
 fn lifecycle_on_postgres() {
     let Ok(url) = std::env::var("ZCRED_TEST_DATABASE_URL") else {
         println!("skipped lifecycle_on_postgres: ZCRED_TEST_DATABASE_URL is not set");

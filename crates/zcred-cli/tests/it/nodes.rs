@@ -529,6 +529,10 @@ fn load(
 }
 
 #[test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set ZCRED_TEST_DATABASE_URL"
+)]
 fn two_nodes_on_one_postgres_schema() {
     let Some(cluster) = Cluster::new("two_nodes_on_one_postgres_schema") else {
         return;
@@ -600,6 +604,10 @@ fn two_nodes_on_one_postgres_schema() {
 /// the 3 s after the first, whose second's worth of burst any rate limit lets through), and
 /// every other answer is a 429 with `Retry-After`.
 #[test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set ZCRED_TEST_DATABASE_URL"
+)]
 fn a_plan_rate_holds_across_two_nodes() {
     let Some(cluster) = Cluster::new("a_plan_rate_holds_across_two_nodes") else {
         return;

@@ -788,6 +788,10 @@ fn serve_on_sqlite() {
 }
 
 #[test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set ZCRED_TEST_DATABASE_URL"
+)]
 fn serve_on_postgres() {
     let Ok(url) = std::env::var("ZCRED_TEST_DATABASE_URL") else {
         println!("skipped serve_on_postgres: ZCRED_TEST_DATABASE_URL is not set");

@@ -38,6 +38,10 @@ async fn drop_schema(store: PostgresStore, schema: &str) {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set ZCRED_TEST_DATABASE_URL"
+)]
 async fn postgres_store_passes_the_conformance_story() {
     let Some((store, schema)) = store("postgres_store_passes_the_conformance_story").await else {
         return;
@@ -52,6 +56,10 @@ async fn postgres_store_passes_the_conformance_story() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set ZCRED_TEST_DATABASE_URL"
+)]
 async fn two_pools_on_one_schema_pass_the_nodes_story() {
     let Some((a, schema)) = store("two_pools_on_one_schema_pass_the_nodes_story").await else {
         return;
@@ -66,6 +74,10 @@ async fn two_pools_on_one_schema_pass_the_nodes_story() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set ZCRED_TEST_DATABASE_URL"
+)]
 async fn postgres_event_log_is_append_only() {
     let Some((store, schema)) = store("postgres_event_log_is_append_only").await else {
         return;
@@ -104,6 +116,10 @@ async fn postgres_event_log_is_append_only() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set ZCRED_TEST_DATABASE_URL"
+)]
 async fn postgres_journal_exports_a_verifiable_stream() {
     let Some((store, schema)) = store("postgres_journal_exports_a_verifiable_stream").await else {
         return;
