@@ -19,7 +19,8 @@
 //! with one multi-pairing (a random linear combination).
 //!
 //! The implementation is zcred's own on arkworks (`ark-bls12-381`); the `bbs` 0.4.1 crate is a
-//! test oracle only (see ARCHITECTURE.md for why and for the numbers).
+//! test oracle only (see docs/decisions/01-bbs-on-arkworks-with-bbs-0-4-1-as-a-test-oracle.md
+//! for why and for the numbers).
 
 pub mod hash;
 mod proof;
@@ -57,7 +58,8 @@ pub const SIGNATURE_LEN: usize = 112;
 /// The most messages one signature may cover. Deriving the generators is linear in the count
 /// (a hash to the curve each), so the bound caps what a hostile signature or proof can make a
 /// verifier do; zcred's credentials stay far below it (at most 1,000 attribute messages, api
-/// limits in ARCHITECTURE.md). The proof header counts messages in a `u16`.
+/// limits in docs/decisions/10-who-may-call-what-and-the-limits.md). The proof header counts
+/// messages in a `u16`.
 pub const MAX_MESSAGES: usize = 2048;
 
 /// Why a BBS+ operation failed. `InvalidSignature` and `InvalidProof` mean "checked, and it does
